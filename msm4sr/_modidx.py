@@ -60,4 +60,8 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                 'msm4sr.dataset._dedupe': ('dataset.html#_dedupe', 'msm4sr/dataset.py'),
                                 'msm4sr.dataset._filter': ('dataset.html#_filter', 'msm4sr/dataset.py'),
                                 'msm4sr.dataset._samples': ('dataset.html#_samples', 'msm4sr/dataset.py'),
-                                'msm4sr.dataset.build': ('dataset.html#build', 'msm4sr/dataset.py')}}}
+                                'msm4sr.dataset.build': ('dataset.html#build', 'msm4sr/dataset.py')},
+            'msm4sr.sample': { 'msm4sr.sample._draw': ('sample.html#_draw', 'msm4sr/sample.py'),
+                               'msm4sr.sample._gz': ('sample.html#_gz', 'msm4sr/sample.py'),
+                               'msm4sr.sample.make_sample': ('sample.html#make_sample', 'msm4sr/sample.py'),
+                               'msm4sr.sample.sample_dir': ('sample.html#sample_dir', 'msm4sr/sample.py')}}}
