@@ -1,0 +1,30 @@
+# Two entry points (see README): `make demo` and `make test`. Both create .venv first when needed.
+PY    ?= python3
+VENV  := .venv
+BIN   := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+DATASET ?= sample
+
+.PHONY: venv demo test export clean-nbs
+
+$(STAMP): pyproject.toml constraints.txt setup.py
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --disable-pip-version-check -c constraints.txt -e ".[dev]"
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+# The main job on the embedded sample dataset (no download): rebuilds reports/$(DATASET)/.
+demo: $(STAMP)
+	mkdir -p build/runs
+	$(BIN)/papermill --log-level WARNING nbs/table1.ipynb build/runs/table1-$(DATASET).ipynb -p dataset $(DATASET)
+
+# The whole test suite: pytest on the package + every notebook through nbdev-test.
+# Data and reports go to throw-away folders, so tests never change tracked files.
+test: $(STAMP)
+	export HF_HUB_OFFLINE=1 MSM4SR_DATA=$$(mktemp -d) MSM4SR_REPORTS=$$(mktemp -d) && \
+	$(BIN)/pytest -q && \
+	$(BIN)/nbdev-test --n-workers 2
+
+export: $(STAMP)
+	$(BIN)/nbdev-export && $(BIN)/nbdev-clean
