@@ -1,0 +1,42 @@
+"Feature extraction on the sample and the real datasets: shapes, counts, store reuse, precomputed vectors."
+import numpy as np
+import pytest
+from msm4sr.registry import load_dataset
+from msm4sr.text_features import text_features
+from msm4sr.image_keywords import image_keyword_features, image_keywords
+from msm4sr.image_features import precomputed_features
+
+
+def test_store_reuse_and_n_prefixes():
+    ds = load_dataset("sample", verbose=False)
+    f15 = image_keyword_features(ds, n=15)
+    f5 = image_keyword_features(ds, n=5)
+    # one CLIP pass serves every N: both feature entries point at the same keyword entry
+    assert f15.meta["keywords_store"] == f5.meta["keywords_store"]
+    assert not np.array_equal(f15.x, f5.x) and np.array_equal(f15.counts, f5.counts)
+    with pytest.raises(ValueError): image_keyword_features(ds, n=51)
+
+
+def test_giftcards_text_and_keywords(real_data):
+    ds = load_dataset("giftcards2018", verbose=False)
+    ft = text_features(ds)
+    assert (ft.counts[1:] == ds.items["sentences"].map(len).clip(upper=10).to_numpy()).all()
+    fv = image_keyword_features(ds)
+    assert (fv.counts > 0).sum() == 115 and fv.meta["meaningful"] is False
+    kw = image_keywords(ds)
+    t = kw.table(ds)
+    assert len(t) == 115 * 15 and t.groupby(["item", "image"])["similarity"].apply(lambda s: s.is_monotonic_decreasing).all()
+
+
+def test_office2014_text_only(real_data):
+    ds = load_dataset("office2014", verbose=False)
+    ft = text_features(ds)
+    assert ft.x.shape == (ds.n_items + 1, 10, 384) and (ft.counts[1:] >= 1).all()
+    fv = image_keyword_features(ds)                  # no images: every count is 0, every row zero
+    assert fv.counts.sum() == 0 and not fv.x.any()
+
+
+def test_scientific_precomputed_images(real_data):
+    ds = load_dataset("scientific2018", verbose=False)
+    pf = precomputed_features(ds, "feat3CLS")
+    assert pf.x.shape == (ds.n_items + 1, 1, 512) and pf.counts[1:].min() == 1 and pf.counts[0] == 0
