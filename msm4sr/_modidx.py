@@ -154,6 +154,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                  'msm4sr.registry.amazon2018_spec': ('registry.html#amazon2018_spec', 'msm4sr/registry.py'),
                                  'msm4sr.registry.default_filters': ('registry.html#default_filters', 'msm4sr/registry.py'),
                                  'msm4sr.registry.detect_format': ('registry.html#detect_format', 'msm4sr/registry.py'),
+                                 'msm4sr.registry.download_images': ('registry.html#download_images', 'msm4sr/registry.py'),
                                  'msm4sr.registry.load_dataset': ('registry.html#load_dataset', 'msm4sr/registry.py'),
                                  'msm4sr.registry.resolve': ('registry.html#resolve', 'msm4sr/registry.py')},
             'msm4sr.reports': { 'msm4sr.reports._fmt': ('reports.html#_fmt', 'msm4sr/reports.py'),
