@@ -56,6 +56,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                 'msm4sr.dataset.Dataset.sequences': ('dataset.html#dataset.sequences', 'msm4sr/dataset.py'),
                                 'msm4sr.dataset.Dataset.split': ('dataset.html#dataset.split', 'msm4sr/dataset.py'),
                                 'msm4sr.dataset.Dataset.stats': ('dataset.html#dataset.stats', 'msm4sr/dataset.py'),
+                                'msm4sr.dataset.Dataset.train_items': ('dataset.html#dataset.train_items', 'msm4sr/dataset.py'),
                                 'msm4sr.dataset.Filters': ('dataset.html#filters', 'msm4sr/dataset.py'),
                                 'msm4sr.dataset.Filters.__post_init__': ('dataset.html#filters.__post_init__', 'msm4sr/dataset.py'),
                                 'msm4sr.dataset.Filters.to_dict': ('dataset.html#filters.to_dict', 'msm4sr/dataset.py'),
