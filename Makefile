@@ -28,4 +28,4 @@ test: $(STAMP)
 	$(BIN)/nbdev-test --n-workers 2
 
 export: $(STAMP)
-	$(BIN)/nbdev-export && $(BIN)/nbdev-clean
+	$(BIN)/nbdev-clean && $(BIN)/nbdev-export   # clean first: it assigns the cell ids the export refers to
