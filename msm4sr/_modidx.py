@@ -102,6 +102,8 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                        'msm4sr.image_keywords.embed_item_images': ( 'image_keywords.html#embed_item_images',
                                                                                     'msm4sr/image_keywords.py'),
                                        'msm4sr.image_keywords.embed_words': ('image_keywords.html#embed_words', 'msm4sr/image_keywords.py'),
+                                       'msm4sr.image_keywords.image_files_key': ( 'image_keywords.html#image_files_key',
+                                                                                  'msm4sr/image_keywords.py'),
                                        'msm4sr.image_keywords.image_keyword_features': ( 'image_keywords.html#image_keyword_features',
                                                                                          'msm4sr/image_keywords.py'),
                                        'msm4sr.image_keywords.image_keywords': ( 'image_keywords.html#image_keywords',
