@@ -1,0 +1,46 @@
+"""Training under torchrun (2 processes, gloo, CPU) against one process on the sample dataset."""
+import json, os, subprocess, sys
+import pytest
+
+torch = pytest.importorskip("torch")
+from safetensors.torch import load_file
+
+
+def torchrun(nproc, tmp_path, name, *args):
+    "Run `msm4sr train sample` under torchrun; returns the JSON it wrote."
+    out = tmp_path / f"{name}.json"
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", str(nproc),
+           "-m", "msm4sr.cli", "train", "sample", "--out", str(out), "--save", str(tmp_path / name), *args]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    r = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=900)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    return json.loads(out.read_text())
+
+
+def test_two_processes_take_the_same_steps_as_one(tmp_path):
+    "Without dropout, DDP's averaged gradient of two half batches is the gradient of the whole batch (Eq. 13)."
+    args = ("--model", "msm4sr", "--pretrain-epochs", "0", "--epochs", "1", "--dropout", "0", "--batch-size", "128")
+    one, two = torchrun(1, tmp_path, "one", *args), torchrun(2, tmp_path, "two", *args)
+    assert (one["world"], two["world"]) == (1, 2)
+    a, b = load_file(str(tmp_path / "one" / "model.safetensors")), load_file(str(tmp_path / "two" / "model.safetensors"))
+    assert a.keys() == b.keys()
+    for k in a: assert torch.allclose(a[k], b[k], atol=1e-4), (k, (a[k] - b[k]).abs().max())
+    # evaluation gathered across ranks: both processes ranked every user
+    assert one["valid"]["R@20"] == pytest.approx(two["valid"]["R@20"], abs=0.01)
+
+
+def test_two_process_pretraining_reaches_one_process_quality(tmp_path):
+    "Pre-training + fine-tuning in 2 processes lands where 1 process lands (within seed noise) and far above popularity."
+    args = ("--model", "msm4sr", "--pretrain-epochs", "5", "--pretrain-batch-size", "256", "--epochs", "40",
+            "--patience", "5")
+    one, two = torchrun(1, tmp_path, "one", *args), torchrun(2, tmp_path, "two", *args)
+    r1, r2 = one["test"]["R@20"], two["test"]["R@20"]
+    print("test R@20: 1 process", r1, "2 processes", r2)
+    assert two["pretrain"]["loss"][-1] < two["pretrain"]["loss"][0]
+    assert abs(r1 - r2) < 0.05                      # seed-to-seed spread on the sample is ~0.01-0.02 (see issue notes)
+    from msm4sr.registry import load_dataset
+    from msm4sr.metrics import evaluate
+    from msm4sr.recommenders import Popularity
+    ds = load_dataset("sample", verbose=False)
+    pop = evaluate(Popularity(ds.n_items, ds.train_items()), ds.split()["test"])["R@20"]
+    assert min(r1, r2) > 3 * pop
