@@ -6,6 +6,8 @@
 * **every item re-encoded every step**: attention fusion and MoE over all `n_items × 10` text rows and all
   image rows, then the batch's items are looked up in those tables (pre-training, fine-tuning and every
   evaluation batch alike);
+* attention fusion as two stacked Linear layers applied to every row (`x W1` is an `[n, R, d_a]` tensor),
+  the feature tables in float32;
 * host-side scalars read from device tensors (`.item()`), so the host waits for the device each step.
 
 The losses are the library's (Eq. 6-13), so the two implementations compute the same objective; only the
@@ -18,6 +20,19 @@ import torch.nn.functional as F
 from msm4sr.losses import pretrain_objective, item_scores
 from msm4sr.metrics import pessimistic_rank, metrics_from_ranks
 from msm4sr.model import sequence_dropout, complementary_mixup
+
+
+def encode_all(enc):
+    "Every item through one modality encoder, fusion unfolded (Eq. 3 literally), rows in float32."
+    x, c, fu = enc.x.float(), enc.counts, enc.fusion
+    a = fu.w2(fu.w1(x)).squeeze(-1).masked_fill(torch.arange(x.shape[1], device=x.device)[None] >= c[:, None], -1e9)
+    e = torch.einsum("nr,nrd->nd", torch.softmax(a.float(), -1).to(x.dtype), x) * (c > 0)[:, None]
+    return enc.moe(e)
+
+
+def item_tables(model):
+    E = model.item_emb.weight if model.ft.use_id else 0
+    return {m: encode_all(model.enc[m]) + E for m in model.ft.modalities if m in model.enc}
 
 
 class PerSample(torch.utils.data.Dataset):
@@ -37,7 +52,7 @@ def pretrain_loss(model, h, l, t, gen, cfg):
     "Eq. (6)-(11) with all items encoded (no trimming, no packing)."
     rho = cfg.rho if cfg.dropout_mode == "fixed" else torch.rand(()).item() * 0.2
     if rho > 0: h, l = sequence_dropout(h, l, rho, gen)
-    Z = {m: enc() for m, enc in model.enc.items()}                       # all items, every step
+    Z = {m: encode_all(enc) for m, enc in model.enc.items()}             # all items, every step
     seq, tgt = {m: z[h] for m, z in Z.items()}, {m: z[t] for m, z in Z.items()}
     if len(seq) == 2 and cfg.mixup_max > 0:
         tm, vm = model.modalities
@@ -48,7 +63,7 @@ def pretrain_loss(model, h, l, t, gen, cfg):
 
 
 def finetune_loss(model, h, l, t, gen=None):
-    tables = model.item_tables()                                          # all items, every step (as ours: Eq. 12 needs them)
+    tables = item_tables(model)                                           # all items, every step (as ours: Eq. 12 needs them)
     hs = {m: model.seq(T[h], h, l, packed=False) for m, T in tables.items()}
     return F.cross_entropy(item_scores(hs, tables, model.ft.finetune_score, model.ft.tau), t)
 
@@ -71,7 +86,7 @@ def evaluate(model, samples, device, batch_size=1024):
     model.eval(); ranks = []
     for b in loader(samples, batch_size, shuffle=False):
         h, l, t = (b[k].to(device) for k in ("history", "length", "target"))
-        tables = model.item_tables()
+        tables = item_tables(model)
         hs = {m: model.seq(T[h], h, l, packed=False) for m, T in tables.items()}
         ranks.append(pessimistic_rank(item_scores(hs, tables, model.ft.finetune_score, model.ft.tau), t).cpu())
     return metrics_from_ranks(torch.cat(ranks))
