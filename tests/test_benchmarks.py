@@ -1,0 +1,70 @@
+"""The benchmarks compare like with like: the reference-style implementation computes the same losses and
+metrics as ours; the scripts run end to end at a tiny scale (no timing is asserted anywhere)."""
+import json, subprocess, sys
+from pathlib import Path
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
+sys.path.insert(0, str(BENCH))
+
+
+@pytest.fixture
+def tiny(monkeypatch, tmp_path):
+    monkeypatch.setenv("MSM4SR_BENCH_CACHE", str(tmp_path / "cache"))
+    import synthetic
+    from msm4sr.config import ModelConfig
+    from msm4sr.recommenders import MSM4SR
+    ds, feats = synthetic.make(0.003, dim=24)
+    torch.manual_seed(0)
+    return ds, feats, MSM4SR(ds.n_items, feats, ModelConfig(dropout=0.0, moe_dropout=0.0))
+
+
+def test_synthetic_data_follows_the_office_statistics(tiny):
+    ds, feats, _ = tiny
+    n = ds.lengths()
+    assert n.min() >= 5 and abs(n.mean() - 527_209 / 68_224) < 1.0
+    assert feats["text"].x.dtype == np.float16 and feats["text"].x.shape == (ds.n_items + 1, 10, 24)
+    assert (feats["image"].counts[1:] >= 1).all() and feats["image"].counts[0] == 0
+
+
+def test_reference_style_computes_our_losses_and_metrics(tiny):
+    import reference
+    from msm4sr.config import PretrainConfig
+    from msm4sr.metrics import evaluate
+    ds, _, model = tiny
+    sp = ds.split()
+    h, l, t = (torch.as_tensor(np.asarray(a), dtype=torch.long)[:64] for a in (sp["train"].history, sp["train"].length, sp["train"].target))
+    cfg = PretrainConfig(rho=0.3, mixup_max=0.0)
+    ours = model.pretrain_loss(h, l, t, cfg, torch.Generator().manual_seed(1))["loss"]
+    ref = reference.pretrain_loss(model, h, l, t, torch.Generator().manual_seed(1), cfg)
+    assert torch.allclose(ours, ref, atol=1e-5)
+    import torch.nn.functional as F
+    ft_ours = F.cross_entropy(model.scores(h[:, : int(l.max())], l), t)
+    assert torch.allclose(ft_ours, reference.finetune_loss(model, h, l, t), atol=1e-5)
+    m_ours, m_ref = evaluate(model, sp["test"]), reference.evaluate(model, sp["test"], "cpu")
+    assert all(abs(m_ours[k] - m_ref[k]) < 5e-3 for k in m_ours)       # float noise may flip a near-tie
+
+
+def test_benchmark_scripts_run_end_to_end(tmp_path, monkeypatch):
+    monkeypatch.setenv("MSM4SR_BENCH_CACHE", str(tmp_path / "cache"))
+    out = tmp_path / "r.json"
+    r = subprocess.run([sys.executable, str(BENCH / "training.py"), "--scale", "0.002", "--dim", "16", "--out", str(out)],
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-2000:]
+    res = json.loads(out.read_text())["results"]
+    assert {(x["impl"], x["stage"]) for x in res} == {(i, s) for i in ("ours", "reference") for s in ("pretrain", "finetune", "eval")}
+    assert all(x["seconds_per_epoch"] > 0 and x["peak_memory_mb"] > 0 for x in res)
+    assert "reference / ours" in r.stdout
+    f = subprocess.run([sys.executable, str(BENCH / "floor.py"), "--scale", "0.002"], capture_output=True, text=True)
+    assert f.returncode == 0 and "| pretrain | encoders |" in f.stdout
+
+
+def test_floor_counts_the_real_samples(tiny):
+    import floor
+    ds, _, _ = tiny
+    f = floor.floor(0.003)
+    sp = ds.split()
+    assert f["samples"] == len(sp["train"]) and f["tokens"] == int(np.asarray(sp["train"].length).sum())
+    assert f["steps_pretrain"] == -(-len(sp["train"]) // 1024)
