@@ -96,7 +96,7 @@ def test_every_variant_runs_on_the_sample():
                       PretrainConfig(epochs=1, batch_size=512), [FinetuneConfig(epochs=1)], progress=False)
     assert [r["model"] for r in rows] == list(VARIANTS)
     for r in rows:
-        assert 0 <= r["test_R@20"] <= 1 and (r["ranks"] is None) == (r["model"] == "Popularity")
+        assert 0 <= r["test_R@20"] <= 1 and len(r["ranks"]) == len(ds.split()["test"])     # Fig. 4 needs every row's ranks
         assert ("pretrain_epochs" in r) == VARIANTS[r["model"]].pretrain
     by = {r["model"]: r for r in rows}
     # same pre-training for MSM4SR, -T and -V; different scores once fine-tuning drops a term
