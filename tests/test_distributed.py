@@ -37,7 +37,9 @@ def test_two_process_pretraining_reaches_one_process_quality(tmp_path):
     r1, r2 = one["test"]["R@20"], two["test"]["R@20"]
     print("test R@20: 1 process", r1, "2 processes", r2)
     assert two["pretrain"]["loss"][-1] < two["pretrain"]["loss"][0]
-    assert abs(r1 - r2) < 0.05                      # seed-to-seed spread on the sample is ~0.01-0.02 (see issue notes)
+    # a guard against a broken multi-process path at one seed, not a noise estimate: over seeds 0-2 this short
+    # schedule gave 0.58-0.77 in one process (early stopping can stall) and 0.76-0.77 in two (issue 5 notes)
+    assert abs(r1 - r2) < 0.05
     from msm4sr.registry import load_dataset
     from msm4sr.metrics import evaluate
     from msm4sr.recommenders import Popularity
