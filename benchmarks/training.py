@@ -36,7 +36,7 @@ def child(a) -> dict:
     pcfg = PretrainConfig(epochs=1, batch_size=a.pretrain_batch_size)
     fcfg = FinetuneConfig(epochs=1, patience=10**6, batch_size=a.finetune_batch_size)
     sync = (lambda: torch.cuda.synchronize()) if dev.startswith("cuda") else (lambda: None)
-    n_train, times = len(sp["train"]), []
+    times = []
     if dev.startswith("cuda"): torch.cuda.reset_peak_memory_stats()
     if a.stage == "eval":
         run = (lambda: evaluate(model, sp["test"], dev)) if a.impl == "ours" else (lambda: reference.evaluate(model, sp["test"], dev))
@@ -52,8 +52,7 @@ def child(a) -> dict:
                 from dataclasses import replace
                 run = lambda e: fit(model, sp, replace(fcfg, epochs=e), dev, progress=False)
             run(1)                                                   # warm-up epoch
-            sync(); t0 = time.perf_counter(); r = run(a.epochs); sync()
-            times = [r["seconds_per_epoch"]] * a.epochs              # training time only (fit's validation excluded)
+            times = [run(a.epochs)["seconds_per_epoch"]]              # training time only (fit's validation excluded)
         else:
             opt = torch.optim.Adam(model.parameters(), lr=1e-3)
             loss_fn = partial(reference.pretrain_loss, cfg=pcfg) if a.stage == "pretrain" else reference.finetune_loss
@@ -62,7 +61,7 @@ def child(a) -> dict:
             ep()                                                     # warm-up epoch
             for _ in range(a.epochs):
                 sync(); t0 = time.perf_counter(); ep(); sync(); times.append(time.perf_counter() - t0)
-        n = n_train
+        n = len(sp["train"])
     sec = sum(times) / len(times)
     return {"impl": a.impl, "stage": a.stage, "seconds_per_epoch": sec, "samples_per_s": n / sec, "samples": n,
             "peak_memory_mb": peak_memory_mb(dev), "compile": a.compile}

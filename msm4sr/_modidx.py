@@ -91,6 +91,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                     'msm4sr.experiments.configs': ('experiments.html#configs', 'msm4sr/experiments.py'),
                                     'msm4sr.experiments.dataset_features': ('experiments.html#dataset_features', 'msm4sr/experiments.py'),
                                     'msm4sr.experiments.finish': ('experiments.html#finish', 'msm4sr/experiments.py'),
+                                    'msm4sr.experiments.has_images': ('experiments.html#has_images', 'msm4sr/experiments.py'),
                                     'msm4sr.experiments.run_models': ('experiments.html#run_models', 'msm4sr/experiments.py'),
                                     'msm4sr.experiments.schedule_notes': ('experiments.html#schedule_notes', 'msm4sr/experiments.py'),
                                     'msm4sr.experiments.setup': ('experiments.html#setup', 'msm4sr/experiments.py'),
