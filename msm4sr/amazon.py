@@ -4,7 +4,7 @@
 
 # %% ../nbs/02_amazon.ipynb #84d84ecb
 from __future__ import annotations
-import ast, datetime as dt, html, json, re
+import ast, datetime as dt, html, json, math, re
 from pathlib import Path
 import numpy as np
 import pandas as pd
@@ -13,20 +13,29 @@ from .core import DataError, Problems, iter_lines
 from .dataset import RawData
 
 # %% auto #0
-__all__ = ['MAX_SENTENCES', 'MAX_IMAGES', 'IMAGE_EXTS', 'parse_record', 'clean_text', 'item_sentences', 'image_urls',
-           'local_images', 'readable_image', 'read_reviews', 'read_metadata', 'read_amazon2018']
+__all__ = ['MAX_SENTENCES', 'MAX_IMAGES', 'IMAGE_EXTS', 'MAX_LITERAL_CHARS', 'MAX_UNIX_SECONDS', 'parse_record', 'clean_text',
+           'item_sentences', 'image_urls', 'local_images', 'readable_image', 'read_reviews', 'read_metadata',
+           'read_amazon2018']
 
 # %% ../nbs/02_amazon.ipynb #4930e56a
 MAX_SENTENCES = 10   # paper, Section IV-A: "we consider up to 10 sentences and 10 images"
 MAX_IMAGES = 10
 IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".webp", ".gif")
+MAX_LITERAL_CHARS = 512 << 10   # Python's parser needs ~300x a literal's size: 4 MB took 1.3 GB
 
 def parse_record(line: str) -> dict:
-    "One JSON object per line; falls back to a Python literal (older Amazon dumps). Raises ValueError."
+    "One JSON object per line; falls back to a Python dict literal (older Amazon dumps). Raises ValueError."
     try: rec = json.loads(line)
+    except RecursionError: raise ValueError("JSON nested too deeply") from None
     except json.JSONDecodeError:
+        # only a complete, modest `{...}` goes to the Python parser: an unterminated line never does
+        if not (line.startswith("{") and line.endswith("}")):
+            raise ValueError("neither JSON nor a complete Python dict literal") from None
+        if len(line) > MAX_LITERAL_CHARS:
+            raise ValueError(f"not JSON, and a Python literal of {len(line):,} characters is longer than "
+                             f"the {MAX_LITERAL_CHARS:,} parsed") from None
         try: rec = ast.literal_eval(line)
-        except (ValueError, SyntaxError, MemoryError, RecursionError) as e:
+        except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError) as e:
             raise ValueError(f"neither JSON nor a Python literal ({type(e).__name__})") from None
     if not isinstance(rec, dict): raise ValueError(f"expected an object, got {type(rec).__name__}")
     return rec
@@ -84,6 +93,7 @@ def readable_image(path: Path) -> str | None:
 
 # %% ../nbs/02_amazon.ipynb #ec5ec57f
 _ASIN = re.compile(r"""['"]asin['"]\s*:\s*['"]([^'"]+)['"]""")
+MAX_UNIX_SECONDS = 9_223_372_036   # pandas' Timestamp range (int64 nanoseconds), about the year 2262
 
 def _find(folder: Path, meta: bool) -> Path:
     "The metadata file, or the review file: a 5-core `*_5.json[.gz]` first, else the one other `*.json[.gz]`."
@@ -97,44 +107,77 @@ def _find(folder: Path, meta: bool) -> Path:
         raise DataError(f"several candidates for the {kind}: {[p.name for p in found]}; keep one", folder)
     return found[0]
 
-def _review_time(rec: dict):
+def _review_time(rec: dict) -> int | str | None:
+    "Unix seconds; a string saying why when the value is there but is not a time; None when absent."
     t = rec.get("unixReviewTime")
-    if isinstance(t, (int, float)) and not isinstance(t, bool): return int(t)
-    if isinstance(t, str) and t.strip().isdigit(): return int(t)
+    if isinstance(t, str) and t.strip().isdigit(): t = int(t)
+    if isinstance(t, (int, float)) and not isinstance(t, bool):
+        # NaN, Infinity, 1e20 or -5 parse as JSON numbers but are no time: int() would fail or wrap
+        if math.isfinite(t) and 0 <= t <= MAX_UNIX_SECONDS: return int(t)
+        return f"unixReviewTime {t!r} is not unix seconds in 0..{MAX_UNIX_SECONDS:,}"
     s = rec.get("reviewTime")   # e.g. "06 17, 2018"
     if isinstance(s, str):
         try: return int(dt.datetime.strptime(s.strip(), "%m %d, %Y").replace(tzinfo=dt.timezone.utc).timestamp())
         except ValueError: return None
     return None
 
+def _type_error(rec: dict, keys) -> str | None:
+    "Ids must be strings: a number would lose leading zeros of an ASIN, a list or dict is no id."
+    bad = [f"{k} must be a string, not {type(rec[k]).__name__}" for k in keys
+           if rec.get(k) not in (None, "") and not isinstance(rec[k], str)]
+    return "; ".join(bad) or None
+
 def read_reviews(path: Path, problems: Problems) -> pd.DataFrame:
     "Review lines -> (user, item, timestamp) in file order; bad lines are counted with file:line."
     users, items, times = [], [], []
-    for n, line in tqdm(iter_lines(path), desc=f"reading {path.name}", unit=" lines", mininterval=1, leave=False):
+    lines = iter_lines(path, problems)
+    for n, line in tqdm(lines, desc=f"reading {path.name}", unit=" lines", mininterval=1, leave=False):
         where = f"{path.name}:{n}"
         try: rec = parse_record(line)
         except ValueError as e: problems.add("malformed_review_lines", f"{where} ({e})"); continue
         u, i, t = rec.get("reviewerID"), rec.get("asin"), _review_time(rec)
-        missing = [k for k, v in (("reviewerID", u), ("asin", i), ("unixReviewTime/reviewTime", t)) if v in (None, "")]
+        why = _type_error(rec, ("reviewerID", "asin")) or (t if isinstance(t, str) else None)
+        if why: problems.add("malformed_review_lines", f"{where} ({why})"); continue
+        missing = [k for k, v in (("reviewerID", u), ("asin", i), ("unixReviewTime/reviewTime", t))
+                   if v in (None, "")]
         if missing: problems.add("reviews_missing_fields", f"{where} (missing {', '.join(missing)})"); continue
-        users.append(str(u)); items.append(str(i)); times.append(t)
-    if not users: raise DataError("no usable review lines (see the problems above)" if problems else "empty file", path)
+        users.append(u); items.append(i); times.append(t)
+    if not users:
+        raise DataError(f"no usable review lines ({problems.summary()})" if problems else "empty file", path)
     return pd.DataFrame({"user": users, "item": items, "timestamp": np.asarray(times, np.int64)})
 
 def read_metadata(path: Path, wanted: set, problems: Problems) -> dict[str, dict]:
     "Metadata records of the `wanted` ASINs (others are counted and skipped without full parsing)."
-    recs, skipped = {}, 0
-    for n, line in tqdm(iter_lines(path), desc=f"reading {path.name}", unit=" lines", mininterval=1, leave=False):
+    recs, skipped, lines, bad, first_bad = {}, 0, 0, 0, None
+    too_long = problems["lines_too_long (skipped)"]
+    it = iter_lines(path, problems)
+    for n, line in tqdm(it, desc=f"reading {path.name}", unit=" lines", mininterval=1, leave=False):
+        lines += 1
         m = _ASIN.search(line)
         if m and m.group(1) not in wanted: skipped += 1; continue
         where = f"{path.name}:{n}"
-        try: rec = parse_record(line)
-        except ValueError as e: problems.add("malformed_metadata_lines", f"{where} ({e})"); continue
+        try:
+            rec = parse_record(line)
+            if why := _type_error(rec, ["asin"]): raise ValueError(why)
+        except ValueError as e:
+            problems.add("malformed_metadata_lines", f"{where} ({e})"); bad += 1
+            first_bad = first_bad or f"{where}: {e}"
+            continue
         asin = rec.get("asin")
-        if not asin: problems.add("metadata_missing_asin", where); continue
+        if not asin:
+            problems.add("metadata_missing_asin", where); bad += 1
+            first_bad = first_bad or f"{where}: no asin"
+            continue
         if asin not in wanted: skipped += 1; continue
         if asin in recs: problems.add("duplicate_metadata_lines (kept last)", where)
         recs[asin] = rec
+    # an empty (e.g. 0-byte, interrupted) metadata file would leave every item without text: stop
+    if not lines:
+        k = problems["lines_too_long (skipped)"] - too_long
+        raise DataError("no metadata lines: expected one JSON object per line"
+                        + (f" ({k} over-long line(s) skipped)" if k else ""), path)
+    if bad == lines:
+        raise DataError(f"none of the {lines:,} metadata lines is usable (first: {first_bad})", path)
     if skipped: problems.add("metadata_items_without_reviews", n=skipped)
     return recs
 

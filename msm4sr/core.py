@@ -4,14 +4,14 @@
 
 # %% ../nbs/00_core.ipynb #09c10bbb
 from __future__ import annotations
-import contextlib, gzip, hashlib, io, json, os, shutil, zlib
+import codecs, contextlib, errno, gzip, hashlib, io, json, os, re, secrets, shutil, zlib
 from collections import Counter
 from pathlib import Path
 from typing import Iterator
 
 # %% auto #0
-__all__ = ['DataError', 'Problems', 'open_text', 'iter_lines', 'atomic_dir', 'write_atomic', 'write_json', 'sha256_file',
-           'data_dir', 'processed_dir', 'real_data_dir']
+__all__ = ['MAX_LINE_BYTES', 'DataError', 'Problems', 'open_text', 'iter_lines', 'clean_leftovers', 'atomic_dir', 'write_atomic',
+           'write_json', 'sha256_file', 'data_dir', 'processed_dir', 'real_data_dir']
 
 # %% ../nbs/00_core.ipynb #f0616e5c
 class DataError(ValueError):
@@ -45,46 +45,115 @@ class Problems:
         return "; ".join(f"{k}: {c}" for k, c in sorted(self.counts.items()))
 
 # %% ../nbs/00_core.ipynb #9c4c6336
-def open_text(path) -> io.TextIOBase:
+MAX_LINE_BYTES = 4 << 20   # longest accepted line; real Amazon 2018 metadata lines are a few KB
+_RAW = 0xEF00              # invalid byte 0xNN -> U+EF00+0xNN (private use), distinct from valid text
+
+def _keep_raw_bytes(e: UnicodeDecodeError):
+    return "".join(chr(_RAW + b) for b in e.object[e.start:e.end]), e.end
+codecs.register_error("msm4sr-rawbytes", _keep_raw_bytes)
+
+def open_text(path, errors: str = "strict") -> io.TextIOBase:
     "Open a plain or gzip-compressed text file (by its `.gz` suffix) for reading as UTF-8."
     path = Path(path)
-    if path.suffix == ".gz": return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8", errors="replace")
-    return open(path, encoding="utf-8", errors="replace")
+    if path.suffix == ".gz":
+        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8", errors=errors)
+    return open(path, encoding="utf-8", errors=errors)
 
-def iter_lines(path) -> Iterator[tuple[int, str]]:
-    "Yield `(line_number, line)` for each non-empty line; a truncated or corrupt gzip raises `DataError`."
-    n = 0
+def iter_lines(path, problems: Problems | None = None,
+               max_bytes: int = MAX_LINE_BYTES) -> Iterator[tuple[int, str]]:
+    """Yield `(line_number, line)` for each non-empty line, stripped. A truncated or corrupt gzip raises
+    `DataError`; invalid UTF-8 and lines over `max_bytes` are counted in `problems` (errors without it)."""
+    path = Path(path); n = 0
+    def bad(kind, msg):
+        if problems is None: raise DataError(msg, path, n)
+        problems.add(kind, f"{path.name}:{n} ({msg})")
     try:
-        with open_text(path) as f:
-            for n, line in enumerate(f, 1):
-                line = line.strip()
-                if line: yield n, line
+        with (gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")) as f:
+            while raw := f.readline(max_bytes + 1):
+                n += 1
+                if len(raw) > max_bytes and not raw.endswith(b"\n"):
+                    size = len(raw)
+                    while raw and not raw.endswith(b"\n"):   # skip the rest without holding it
+                        raw = f.readline(1 << 16); size += len(raw)
+                    bad("lines_too_long (skipped)", f"line of {size:,} bytes, longer than the "
+                        f"{max_bytes:,} accepted")
+                    continue
+                try: line = raw.decode("utf-8")
+                except UnicodeDecodeError as e:
+                    line = raw.decode("utf-8", "msm4sr-rawbytes")
+                    bad("invalid_utf8_lines (bytes kept as U+EF80..U+EFFF)",
+                        f"invalid UTF-8 at byte {e.start + 1}: {raw[e.start:e.start + 4]!r}")
+                if n == 1: line = line.removeprefix("\ufeff")     # a byte-order mark is not data
+                if line := line.strip(): yield n, line
     except (EOFError, zlib.error, gzip.BadGzipFile) as e:
         raise DataError(f"compressed file is truncated or corrupt after line {n} ({e}); "
                         "download it again", path, n + 1) from None
 
 # %% ../nbs/00_core.ipynb #758ed4a1
-@contextlib.contextmanager
-def atomic_dir(final) -> Iterator[Path]:
-    "Yield a fresh temporary folder; on success it replaces `final`, on error it is removed."
-    final = Path(final); final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = final.with_name(f".{final.name}.tmp-{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True); tmp.mkdir()
-    try:
-        yield tmp
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True); raise
-    old = final.with_name(f".{final.name}.old-{os.getpid()}")
-    if final.exists(): final.rename(old)
-    tmp.rename(final)
-    shutil.rmtree(old, ignore_errors=True)
+_LEFTOVER = re.compile(r"\..+\.(?:tmp|old)-(\d+)(?:-[0-9a-f]+)?")
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid(): return True
+    try: os.kill(pid, 0)
+    except ProcessLookupError: return False
+    except (PermissionError, OverflowError): return True   # someone else's process, or not a real PID
+    return True
+
+def clean_leftovers(folder) -> list[Path]:
+    "Remove `.NAME.tmp-PID…` / `.NAME.old-PID…` entries in `folder` whose process is dead; return them."
+    removed = []
+    for p in Path(folder).iterdir() if Path(folder).is_dir() else []:
+        m = _LEFTOVER.fullmatch(p.name)
+        if not m or _alive(int(m.group(1))): continue
+        if p.is_dir() and not p.is_symlink(): shutil.rmtree(p, ignore_errors=True)
+        else: p.unlink(missing_ok=True)
+        removed.append(p)
+    return removed
+
+def _sibling(final: Path, kind: str) -> Path:
+    "A name no other process or thread uses: `.NAME.kind-PID-RANDOM`."
+    return final.with_name(f".{final.name}.{kind}-{os.getpid()}-{secrets.token_hex(4)}")
+
+class atomic_dir:
+    """`with atomic_dir(final) as tmp:` write into the fresh folder `tmp`; on success it becomes `final`
+    (replacing it, or, with `keep_existing=True`, only if no other process got there first: `won` says
+    which), on error it is removed. Stale leftovers of dead processes beside `final` are cleaned first."""
+    def __init__(self, final, keep_existing: bool = False):
+        self.final, self.keep_existing, self.won, self.tmp = Path(final), keep_existing, None, None
+    def __enter__(self) -> Path:
+        self.final.parent.mkdir(parents=True, exist_ok=True)
+        clean_leftovers(self.final.parent)
+        self.tmp = _sibling(self.final, "tmp"); self.tmp.mkdir()
+        return self.tmp
+    def __exit__(self, typ, exc, tb):
+        if typ is not None:
+            shutil.rmtree(self.tmp, ignore_errors=True); return False
+        olds = []
+        try:
+            for _ in range(100):   # each retry means another process renamed in between: rare
+                try: os.rename(self.tmp, self.final); self.won = True; return False
+                except OSError as e:
+                    if e.errno not in (errno.ENOTEMPTY, errno.EEXIST): raise
+                if self.keep_existing:
+                    shutil.rmtree(self.tmp, ignore_errors=True); self.won = False; return False
+                old = _sibling(self.final, "old")
+                try: os.rename(self.final, old); olds.append(old)
+                except FileNotFoundError: pass        # the other process moved it first: retry
+            raise OSError(f"could not move {self.tmp} to {self.final}: other processes keep replacing it")
+        except BaseException:
+            shutil.rmtree(self.tmp, ignore_errors=True); raise
+        finally:
+            for o in olds: shutil.rmtree(o, ignore_errors=True)
 
 def write_atomic(path, data: str | bytes):
     "Write a whole file through a temporary name and `os.replace`, so readers never see half of it."
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_bytes(data.encode() if isinstance(data, str) else data)
-    os.replace(tmp, path)
+    tmp = _sibling(path, "tmp")
+    try:
+        tmp.write_bytes(data.encode() if isinstance(data, str) else data)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True); raise
 
 def write_json(path, obj):
     "Pretty, stable JSON (sorted keys) written atomically."
