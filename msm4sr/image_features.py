@@ -10,7 +10,7 @@ import numpy as np
 from .core import Problems
 from .store import ModalityFeatures, store_entry
 from .text_features import MAX_ROWS, pick_device
-from .image_keywords import _open, embed_item_images, image_files_key
+from .image_keywords import _open, embed_item_images, image_files_key, images_meta, images_record
 
 # %% auto #0
 __all__ = ['UNTRAINED', 'load_resnet', 'resnet_features', 'precomputed_features']
@@ -64,21 +64,19 @@ def resnet_features(ds, arch: str = "resnet50", weights: str = "IMAGENET1K_V2", 
     dev = str(next(model.parameters()).device)
     key = {"kind": "resnet", "model": ident, "images": image_files_key(paths), "max_rows": MAX_ROWS}
     entry = store_entry(ds.name, "resnet", key, shard_size, root)
-    problems, skipped, stats = Problems(), {}, {"images": 0, "seconds": 0.0}
     if not entry.complete:
         def shard(lo, hi):
-            t = time.time()
+            problems, skipped, t = Problems(), {}, time.time()
             rows = embed_item_images(paths[lo - 1:hi - 1], lambda ps: _embed_resnet(model, pre, ps, dev, batch_size),
                                      ds.items["source_id"].iloc[lo - 1:hi - 1].tolist(), lo, problems, skipped)
-            stats["images"] += sum(map(len, paths[lo - 1:hi - 1])); stats["seconds"] += time.time() - t
+            rec = images_record(problems, skipped, sum(map(len, paths[lo - 1:hi - 1])), time.time() - t)
             d = next((len(e[0]) for e in rows if e), 1)
             x = np.zeros((hi - lo, MAX_ROWS, d), np.float16)
             for r, e in enumerate(rows):
                 if e: x[r, :len(e)] = np.stack(e)
-            return {"x": x, "counts": np.array([len(e) for e in rows], np.int16)}
-        info = lambda: {"kind": "resnet", "model": ident, "device": dev, "images_embedded": stats["images"],
-                        "images_per_s": round(stats["images"] / max(stats["seconds"], 1e-9), 1),
-                        "problems": problems.to_dict(), "images_skipped": skipped,
+            return {"x": x, "counts": np.array([len(e) for e in rows], np.int16)}, rec
+        # from the records kept in the shards: a resumed run knows the images skipped before it started
+        info = lambda: {"kind": "resnet", "model": ident, "device": dev, **images_meta(entry.records()),
                         **({"warning": "randomly initialised ResNet: features carry no meaning"} if weights == UNTRAINED else {})}
         entry.compute(ds.n_items, shard, info, desc=f"{ds.name}: ResNet features")
     a = entry.load()

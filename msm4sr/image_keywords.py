@@ -18,8 +18,8 @@ from .text_features import MAX_ROWS, encode_item_rows, load_sbert, pick_device, 
 
 # %% auto #0
 __all__ = ['TINY_CLIP', 'DEFAULT_CLIP', 'DEFAULT_N', 'STORE_TOP', 'NO_MEANING', 'word_dictionary', 'Clip', 'clip_ident',
-           'load_clip', 'embed_words', 'embed_images', 'image_files_key', 'embed_item_images', 'top_words', 'Keywords',
-           'image_keywords', 'image_keyword_features']
+           'load_clip', 'embed_words', 'embed_images', 'image_files_key', 'embed_item_images', 'images_record',
+           'images_meta', 'top_words', 'Keywords', 'image_keywords', 'image_keyword_features']
 
 # %% ../nbs/11_image_keywords.ipynb #0fe2ea2f
 TINY_CLIP = "tiny-untrained"
@@ -144,6 +144,23 @@ def embed_item_images(paths: list[list[str]], embed, source_ids: list[str], firs
         else: out[r].append(next(good))
     return out
 
+def images_record(problems: Problems, skipped: dict, images: int, seconds: float) -> dict:
+    "What one shard of an image entry records (kept inside the shard, so that a resumed run can restore it)."
+    return {"problems": problems.to_dict(), "images_skipped": skipped, "images": images, "seconds": seconds}
+
+def images_meta(records: list) -> dict:
+    """The shards' records merged in item order, as one uninterrupted run records them: problems (counts and
+    first examples), skipped images per item, images embedded and their rate."""
+    problems, skipped, images, seconds = Problems(), {}, 0, 0.0
+    for i, r in enumerate(records):
+        if r is None: raise RuntimeError(f"shard {i} of an image entry has no record of its images")
+        for kind, d in r["problems"].items():
+            problems.add(kind, n=d["count"])
+            for ex in d["examples"]: problems.add(kind, ex, n=0)       # keeps the first few overall, in order
+        skipped.update(r["images_skipped"]); images += r["images"]; seconds += r["seconds"]
+    return {"problems": problems.to_dict(), "images_skipped": skipped, "images_embedded": images,
+            "images_per_s": round(images / max(seconds, 1e-9), 1)}
+
 def top_words(img: np.ndarray, words: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     "TopN of Eq. (2): for each image, the `n` most similar words, most similar first: `(indices, similarities)`."
     import torch
@@ -173,8 +190,12 @@ class Keywords:
         for it, sid, paths in zip(ds.items["item"], ds.items["source_id"], ds.items["image_paths"]):
             skip = set(self.meta.get("images_skipped", {}).get(str(it), []))
             used = [j for j in range(len(paths)) if j not in skip]
+            if (c := int(self.counts[it])) != (k := sum(j < MAX_ROWS for j in used)):   # else: wrong files
+                raise RuntimeError(f"keywords of item {sid} ({self.meta.get('store', '?')}): {c} images embedded, "
+                                   f"but {len(paths)} files less {len(skip)} skipped leave {k}; delete that entry "
+                                   "to compute it again")
             for r, img in enumerate(self.of(int(it), n)):
-                rows += [(it, sid, r, paths[used[r]] if r < len(used) else "", k + 1, w, s) for k, (w, s) in enumerate(img)]
+                rows += [(it, sid, r, paths[used[r]], k + 1, w, s) for k, (w, s) in enumerate(img)]
         return pd.DataFrame(rows, columns=["item", "source_id", "image", "image_path", "rank", "keyword", "similarity"])
 
 def image_keywords(ds, clip: str = DEFAULT_CLIP, dictionary=None, device: str | None = None, batch_size: int = 64,
@@ -185,24 +206,22 @@ def image_keywords(ds, clip: str = DEFAULT_CLIP, dictionary=None, device: str | 
     key = {"kind": "clip-keywords", "clip": clip_ident(clip), "dictionary": content_hash(words), "top": top,
            "images": image_files_key(paths), "max_rows": MAX_ROWS}
     entry = store_entry(ds.name, "clip-keywords", key, shard_size, root)
-    problems, skipped, stats = Problems(), {}, {"images": 0, "seconds": 0.0}
     if not entry.complete:
         c = load_clip(clip, device)
         wemb = _word_embeddings(c, words, root)
         def shard(lo, hi):
             k = hi - lo
             idx = np.full((k, MAX_ROWS, top), -1, np.int32); sim = np.zeros((k, MAX_ROWS, top), np.float32)
-            t = time.time()
+            problems, skipped, t = Problems(), {}, time.time()
             rows = embed_item_images(paths[lo - 1:hi - 1], lambda ps: embed_images(c, ps, batch_size),
                                      ds.items["source_id"].iloc[lo - 1:hi - 1].tolist(), lo, problems, skipped)
-            stats["images"] += sum(map(len, paths[lo - 1:hi - 1])); stats["seconds"] += time.time() - t
+            rec = images_record(problems, skipped, sum(map(len, paths[lo - 1:hi - 1])), time.time() - t)
             for r, e in enumerate(rows):
                 if len(e): idx[r, :len(e)], sim[r, :len(e)] = top_words(np.stack(e), wemb, top)
-            return {"idx": idx, "sim": sim, "counts": np.array([len(e) for e in rows], np.int16)}
+            return {"idx": idx, "sim": sim, "counts": np.array([len(e) for e in rows], np.int16)}, rec
+        # built from the records kept in the shards: a resumed run knows the images skipped before it started
         info = lambda: {"kind": "clip-keywords", "clip": c.ident, "meaningful": c.meaningful, "device": c.device,
-                        "dictionary_size": len(words), "images_embedded": stats["images"],
-                        "images_per_s": round(stats["images"] / max(stats["seconds"], 1e-9), 1),
-                        "problems": problems.to_dict(), "images_skipped": skipped,
+                        "dictionary_size": len(words), **images_meta(entry.records()),
                         **({} if c.meaningful else {"warning": NO_MEANING})}
         entry.compute(ds.n_items, shard, info, desc=f"{ds.name}: image keywords")
     a = entry.load()
@@ -232,7 +251,7 @@ def image_keyword_features(ds, clip: str = DEFAULT_CLIP, n: int = DEFAULT_N, sbe
         sb = load_sbert(sbert, device)
         entry.compute(ds.n_items, lambda lo, hi: dict(zip(("x", "counts"), encode_item_rows(sb, sentences[lo - 1:hi - 1], batch_size)[:2])),
                       {"kind": "image-keywords", "clip": kw.meta["clip"], "n": n, "sbert": ident,
-                       "dim": sb.get_embedding_dimension(), "keywords_store": kw.meta["store"]},
+                       "dim": sb.get_embedding_dimension(), "keywords_store": Path(kw.meta["store"]).name},
                       desc=f"{ds.name}: keyword sentences")
     a = entry.load()
     meta = {**entry.meta, "store": str(entry.path), "meaningful": kw.meta["meaningful"],

@@ -4,17 +4,17 @@
 
 # %% ../nbs/08_reports.ipynb #0ba44e82
 from __future__ import annotations
-import datetime as dt, functools, json, os, platform, subprocess, sys
+import datetime as dt, functools, json, os, platform, re, subprocess, sys
 from importlib import resources
 from pathlib import Path
 import numpy as np
 import pandas as pd
-from .core import write_atomic, write_json
+from .core import data_dir, processed_dir, real_data_dir, write_atomic, write_json
 from .dataset import NO_FILTERS
 
 # %% auto #0
-__all__ = ['COMMIT_AT_IMPORT', 'paper_numbers', 'paper_table', 'report_dir', 'to_markdown', 'write_table', 'run_info',
-           'record_run', 'table1', 'seq_length_figure']
+__all__ = ['COMMIT_AT_IMPORT', 'paper_numbers', 'paper_table', 'report_dir', 'to_markdown', 'write_table', 'portable',
+           'dataset_path', 'run_info', 'record_run', 'table1', 'seq_length_figure']
 
 # %% ../nbs/08_reports.ipynb #238e35f8
 @functools.cache
@@ -48,11 +48,54 @@ def to_markdown(df: pd.DataFrame, floatfmt: str = ".4f", index: bool = False) ->
     return head + "".join("| " + " | ".join(_fmt(v, floatfmt) for v in row) + " |\n" for row in df.itertuples(index=False))
 
 def write_table(df: pd.DataFrame, folder: Path, name: str, title: str, notes: list[str] = (), floatfmt=".4f") -> dict:
-    "Write `<name>.csv` and `<name>.md` (title, table, notes) into `folder`; returns the paths."
+    "Write `<name>.csv` and `<name>.md` (title, table, notes with `portable` paths) into `folder`; returns paths."
     csv, md = folder / f"{name}.csv", folder / f"{name}.md"
     write_atomic(csv, df.to_csv(index=False))
+    notes = portable(list(notes), folder)
     write_atomic(md, f"# {title}\n\n{to_markdown(df, floatfmt)}\n" + "".join(f"- {n}\n" for n in notes))
     return {"csv": str(csv), "md": str(md)}
+
+def _roots(folder=None) -> list[tuple[str, str | None]]:
+    "`(absolute folder, what to write instead)`, deepest first; the report folder's paths become relative (None)."
+    from msm4sr.store import features_dir
+    named = [(folder, None), (features_dir(), "$MSM4SR_FEATURES"), (processed_dir(), "$MSM4SR_PROCESSED"),
+             (data_dir(), "$MSM4SR_DATA"), (real_data_dir(), "$MSM4SR_REAL_DATA"), (Path.home(), "~"),
+             (Path.cwd(), ".")]
+    out = {}
+    for p, name in named:
+        if p is None: continue
+        for a in {str(Path(p).absolute()), str(Path(p).resolve())}:        # as written and without symlinks
+            if a != os.sep: out.setdefault(a, name)
+    return sorted(out.items(), key=lambda r: -len(r[0]))
+
+def portable(obj, folder=None):
+    """`obj` (strings, lists, dicts) with this machine's absolute paths rewritten, so that committed reports read
+    the same wherever they were built: under the report `folder` relative to it (`fig2.md`), under the feature
+    store as `$MSM4SR_FEATURES/<entry>`, then `$MSM4SR_PROCESSED`, `$MSM4SR_DATA`, `$MSM4SR_REAL_DATA`, `~` for
+    the home folder and `.` for the working directory. A relative path to an existing file is treated the same."""
+    names = dict(_roots(folder))
+    pat = re.compile(r"(?<![\w.~/-])(" + "|".join(map(re.escape, names)) + r")(?:(/)|(?=[^\w.-])|$)")
+    sub = lambda m: ("" if m[2] else ".") if names[m[1]] is None else names[m[1]] + (m[2] or "")
+    def one(s: str) -> str:
+        if "/" in s and not os.path.isabs(s) and not s.startswith(("$", "~")) and os.path.exists(s):
+            s2 = pat.sub(sub, str(Path(s).absolute()))
+            return s if s2.startswith("/") else s2     # outside every root: kept as given
+        return pat.sub(sub, s)
+    def walk(o):
+        if isinstance(o, (str, Path)): return one(str(o))
+        if isinstance(o, dict): return {k: walk(v) for k, v in o.items()}
+        if isinstance(o, (list, tuple)): return [walk(v) for v in o]
+        return o
+    return walk(obj)
+
+def dataset_path(path, ds) -> str:
+    "An item file's path relative to its dataset's folder (`images/X.jpg`), else `portable`."
+    src = ds.meta.get("source_folder")
+    if src:
+        for base in {Path(src).absolute(), Path(src).resolve()}:
+            try: return Path(path).absolute().relative_to(base).as_posix()
+            except ValueError: pass
+    return portable(str(path))
 
 def _git_commit() -> str | None:
     try:
@@ -77,10 +120,10 @@ def run_info(**extra) -> dict:
             "finished": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), **extra}
 
 def record_run(folder: Path, name: str, info: dict) -> Path:
-    "Add or replace the entry `name` in `<folder>/run.json`."
+    "Add or replace the entry `name` in `<folder>/run.json`, its paths made `portable`."
     p = folder / "run.json"
     runs = json.loads(p.read_text()) if p.exists() else {}
-    runs[name] = info
+    runs[name] = portable(info, folder)
     write_json(p, runs); return p
 
 # %% ../nbs/08_reports.ipynb #4675f8fd

@@ -4,7 +4,7 @@
 
 # %% ../nbs/09_store.ipynb #d2d402a3
 from __future__ import annotations
-import hashlib, json, os, time
+import hashlib, json, os, re, time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -13,7 +13,7 @@ from tqdm.auto import tqdm
 from .core import data_dir, write_json
 
 # %% auto #0
-__all__ = ['features_dir', 'content_hash', 'StoreEntry', 'store_entry', 'ModalityFeatures']
+__all__ = ['features_dir', 'content_hash', 'shard_layout', 'StoreEntry', 'store_entry', 'ModalityFeatures']
 
 # %% ../nbs/09_store.ipynb #f2ff563e
 def features_dir() -> Path:
@@ -35,45 +35,146 @@ def _load(path: Path) -> dict:
     from safetensors.numpy import load_file
     return load_file(str(path))
 
+def _header(path: Path) -> dict:
+    """A safetensors file's header (`{name: {dtype, shape, data_offsets}}` and `__metadata__`) without reading
+    its arrays; a truncated or garbled file raises `ValueError`."""
+    with open(path, "rb") as f:
+        n = int.from_bytes(f.read(8), "little")
+        if not 2 <= n <= 100 << 20: raise ValueError(f"header size {n} is implausible")
+        h = json.loads(f.read(n))
+    try: end = max([v["data_offsets"][1] for k, v in h.items() if k != "__metadata__"], default=0)
+    except (AttributeError, KeyError, IndexError, TypeError) as e:
+        raise ValueError(f"malformed header ({e!r})") from None
+    size = path.stat().st_size
+    if size != 8 + n + end: raise ValueError(f"{size} bytes, its header says {8 + n + end} (truncated?)")
+    return h
+
+def _alive(pid: int) -> bool:
+    try: os.kill(pid, 0)
+    except ProcessLookupError: return False
+    except OSError: pass                      # exists, owned by someone else
+    return True
+
 # %% ../nbs/09_store.ipynb #8fb25fc5
+def shard_layout(n_items: int, shard_size: int) -> list[tuple[int, int]]:
+    "Item ranges `(lo, hi)` (items `lo..hi-1`, ids from 1) of the shards of `n_items` items, `shard_size` each."
+    return [(lo, min(lo + shard_size, n_items + 1)) for lo in range(1, n_items + 1, shard_size)]
+
+def _positive_int(name: str, v) -> int:
+    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+        raise ValueError(f"{name} must be a positive integer, got {v!r}")
+    return int(v)
+
 @dataclass
 class StoreEntry:
-    "One cached computation: shards of per-item arrays plus `meta.json`."
+    """One cached computation: shards of per-item arrays plus `meta.json`. Every shard records the items it
+    holds, so neither a resume nor a load takes a shard of another layout for one of its own."""
     path: Path
     key: dict
     shard_size: int = 4096
+    def __post_init__(self):
+        self.path, self.shard_size = Path(self.path), _positive_int("shard_size", self.shard_size)
     def shard(self, i: int) -> Path: return self.path / f"shard-{i:05d}.safetensors"
-    @property
-    def complete(self) -> bool:
-        m = self.path / "meta.json"
-        return m.exists() and json.loads(m.read_text()).get("complete", False)
     @property
     def meta(self) -> dict: return json.loads((self.path / "meta.json").read_text())
 
-    def compute(self, n_items: int, fn: Callable[[int, int], dict], meta: dict | Callable[[], dict] | None = None,
-                desc: str = "features") -> dict:
-        """Fill the entry: `fn(lo, hi)` returns arrays for items `lo..hi-1` (ids from 1). Finished shards are
-        skipped (resume); the result has a zero padding row 0 prepended to every array. `meta` (or what it
-        returns, when callable, after the shards are done) is recorded in `meta.json`."""
+    def _shard_problem(self, i: int, lo: int, hi: int, legacy: bool = False) -> tuple[str | None, tuple]:
+        """Why shard `i` cannot hold items `lo..hi-1` (None when it can), and its array names. `legacy` accepts
+        a shard written before shards recorded their range, when its row counts fit."""
+        p = self.shard(i)
+        if not p.exists(): return f"{p.name} is missing", ()
+        try: h = _header(p)
+        except (OSError, ValueError) as e: return f"{p.name} is unreadable ({e})", ()
+        m = h.pop("__metadata__", None) or {}
+        if not (legacy and "lo" not in m) and (m.get("lo"), m.get("hi")) != (str(lo), str(hi)):
+            return (f"{p.name} holds items from lo={m.get('lo')} to hi={m.get('hi')} (exclusive), "
+                    f"expected lo={lo}, hi={hi}"), ()
+        rows = {k: v["shape"][:1] for k, v in h.items()}
+        if not rows or any(r != [hi - lo] for r in rows.values()):
+            return f"{p.name} has rows {rows or 'of no array'}, expected {hi - lo} per array", ()
+        return None, tuple(sorted(rows))
+
+    def check(self) -> str | None:
+        "Why the entry is not complete (None when it is): `meta.json` must say so and its shards hold every item."
+        try: m = self.meta
+        except FileNotFoundError: return "it has no meta.json"
+        except (OSError, ValueError) as e: return f"its meta.json is unreadable ({e})"
+        if not isinstance(m, dict) or m.get("complete") is not True:
+            return "its meta.json does not mark it complete"
+        try: n, size, k = int(m["n_items"]), int(m["shard_size"]), int(m["shards"])
+        except (KeyError, TypeError, ValueError):
+            return "its meta.json lacks the shard layout (n_items, shard_size, shards)"
+        if n < 1 or size < 1: return f"its meta.json has n_items={n}, shard_size={size}"
+        lay = shard_layout(n, size)
+        if k != len(lay):
+            return f"its meta.json lists {k} shards, but {n} items in shards of {size} need {len(lay)}"
+        names = None
+        for i, (lo, hi) in enumerate(lay):
+            why, keys = self._shard_problem(i, lo, hi, legacy=True)
+            if why: return why
+            if names is not None and keys != names:
+                return f"{self.shard(i).name} has arrays {keys}, shard 0 {names}"
+            names = keys
+        return None
+
+    @property
+    def complete(self) -> bool: return self.check() is None
+
+    def compute(self, n_items: int, fn: Callable[[int, int], dict | tuple],
+                meta: dict | Callable[[], dict] | None = None, desc: str = "features") -> dict:
+        """Fill the entry: `fn(lo, hi)` returns arrays for items `lo..hi-1` (ids from 1), `hi - lo` rows each, or
+        `(arrays, record)` where the JSON-able `record` (e.g. the problems met) is kept in the shard and read back
+        by `records()`. Shards that already hold their items are kept (resume); a shard of another layout (an
+        interrupted run with another shard size) is recomputed. A complete entry is reused in its own layout.
+        `meta` (or what it returns, when callable, after the shards are done) is recorded in `meta.json`.
+        Returns `load()`: a zero padding row 0 prepended to every array."""
+        n_items = _positive_int(f"{self.path}: n_items", n_items)
         self.path.mkdir(parents=True, exist_ok=True)
-        starts = list(range(1, n_items + 1, self.shard_size))
-        t0, done = time.time(), 0
-        for i, lo in enumerate(tqdm(starts, desc=desc, unit=" shard", disable=len(starts) < 2, leave=False)):
-            if self.shard(i).exists(): continue
-            hi = min(lo + self.shard_size, n_items + 1)
-            _save(self.shard(i), fn(lo, hi)); done += 1
+        try: old = self.meta
+        except (OSError, ValueError): old = {}
+        reuse = self.check() is None and old.get("n_items") == n_items
+        size = int(old["shard_size"]) if reuse else self.shard_size
+        lay = shard_layout(n_items, size)
+        todo = [] if reuse else [i for i, (lo, hi) in enumerate(lay) if self._shard_problem(i, lo, hi)[0]]
+        layout = {"key": self.key, "n_items": n_items, "shard_size": size, "shards": len(lay)}
+        if todo: write_json(self.path / "meta.json", {"complete": False, **layout})   # until every shard is in
+        for p in self.path.glob("shard-*.safetensors"):        # beyond the layout: left by a finer one
+            if (m := re.fullmatch(r"shard-(\d+)", p.stem)) and int(m[1]) >= len(lay): p.unlink(missing_ok=True)
+        for p in self.path.glob(".shard-*.tmp-*"):             # half-written by a killed run
+            if (pid := p.name.rpartition("-")[2]).isdigit() and not _alive(int(pid)): p.unlink(missing_ok=True)
+        t0 = time.time()
+        for i in tqdm(todo, desc=desc, unit=" shard", disable=len(todo) < 2, leave=False):
+            lo, hi = lay[i]
+            out = fn(lo, hi)
+            arrays, record = out if isinstance(out, tuple) else (out, None)
+            rows = {k: np.shape(v)[:1] for k, v in arrays.items()}
+            if not rows or any(r != (hi - lo,) for r in rows.values()):    # a short shard shifts every later item
+                raise ValueError(f"{self.path.name}: items {lo}..{hi - 1} need {hi - lo} rows per array, "
+                                 f"the shard function gave {rows or 'no arrays'}")
+            md = {"lo": lo, "hi": hi, "n_items": n_items}
+            if record is not None: md["record"] = json.dumps(record, sort_keys=True, default=str)
+            _save(self.shard(i), arrays, md)
         meta = meta() if callable(meta) else meta
-        info = {"complete": True, "key": self.key, "n_items": n_items, "shards": len(starts),
-                "shards_computed_now": done, "shard_size": self.shard_size, **(meta or {})}
-        if done: info["seconds"] = round(time.time() - t0, 3)
-        elif (self.path / "meta.json").exists(): info = {**self.meta, **{k: v for k, v in info.items() if k != "seconds"}}
+        info = {**(meta or {}), "complete": True, **layout, "shards_computed_now": len(todo)}
+        if todo: info["seconds"] = round(time.time() - t0, 3)
+        elif old: info = {**old, **{k: v for k, v in info.items() if k != "seconds"}}   # the computing run's time
         write_json(self.path / "meta.json", info)
         return self.load()
 
+    def records(self) -> list:
+        "What the shard function recorded with each shard (None where nothing), in item order."
+        out = []
+        for i in range(int(self.meta["shards"])):
+            r = (_header(self.shard(i)).get("__metadata__") or {}).get("record")
+            out.append(None if r is None else json.loads(r))
+        return out
+
     def load(self) -> dict:
-        "All shards concatenated, with a zero row 0 (padding) in front of every array."
-        n = self.meta["shards"]
-        parts = [_load(self.shard(i)) for i in range(n)]
+        "All shards concatenated, with a zero row 0 (padding) in front of every array; an incomplete entry raises."
+        if why := self.check():
+            raise RuntimeError(f"feature store entry {self.path} is not complete: {why}. Compute it again "
+                               "(an interrupted computation resumes) or delete the folder")
+        parts = [_load(self.shard(i)) for i in range(self.meta["shards"])]
         out = {}
         for k in parts[0]:
             a = np.concatenate([p[k] for p in parts])
