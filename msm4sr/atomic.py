@@ -76,7 +76,8 @@ def _texts(path: Path, problems: Problems) -> dict[str, list[str]]:
 def _link(path: Path, problems: Problems) -> dict[str, str]:
     "Item id -> ASIN; one id with two ASINs, or two ids with one ASIN, would split or merge items: error."
     link = read_atomic(path, problems)
-    if link.shape[1] < 2: raise DataError(f"expected 2 columns (item id, ASIN), got {list(link.columns)}", path, 1)
+    if link.shape[1] < 2:
+        raise DataError(f"expected 2 columns (item id, ASIN), got {list(link.columns)}", path, 1)
     m, line_of, id_of = {}, {}, {}
     for k, v, n in zip(link.iloc[:, 0], link.iloc[:, 1], link.attrs["lines"]):
         if k in m and m[k] != v:
@@ -270,8 +271,8 @@ def read_unisrec(folder, name: str | None = None, feature_dims: int | dict | Non
                    features=feats,
                    split="given by the UniSRec files; every train, valid and test row checked against "
                          "leave-one-out of the rebuilt sequences",
-                   info={"modalities": ["text"] if tpath.exists() else [],
-                         "feature_files": {k: list(v[1].shape) for k, v in feats.items()}, "feature_dims": dims})
+                   info={"modalities": ["text"] if tpath.exists() else [], "feature_dims": dims,
+                         "feature_files": {k: list(v[1].shape) for k, v in feats.items()}})
 
 def _one_split(folder: Path, part: str) -> Path:
     found = sorted(folder.glob(f"*.{part}.inter"))

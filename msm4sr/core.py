@@ -60,10 +60,11 @@ def open_text(path, errors: str = "strict") -> io.TextIOBase:
     return open(path, encoding="utf-8", errors=errors)
 
 def iter_lines(path, problems: Problems | None = None,
-               max_bytes: int = MAX_LINE_BYTES) -> Iterator[tuple[int, str]]:
+               max_bytes: int | None = None) -> Iterator[tuple[int, str]]:
     """Yield `(line_number, line)` for each non-empty line, stripped. A truncated or corrupt gzip raises
-    `DataError`; invalid UTF-8 and lines over `max_bytes` are counted in `problems` (errors without it)."""
-    path = Path(path); n = 0
+    `DataError`; invalid UTF-8 and lines over `max_bytes` (default `MAX_LINE_BYTES`, read at call time so
+    a user can raise it) are counted in `problems` (errors without it)."""
+    path = Path(path); n = 0; max_bytes = max_bytes or MAX_LINE_BYTES
     def bad(kind, msg):
         if problems is None: raise DataError(msg, path, n)
         problems.add(kind, f"{path.name}:{n} ({msg})")
