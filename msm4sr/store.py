@@ -137,7 +137,6 @@ class StoreEntry:
         lay = shard_layout(n_items, size)
         todo = [] if reuse else [i for i, (lo, hi) in enumerate(lay) if self._shard_problem(i, lo, hi)[0]]
         layout = {"key": self.key, "n_items": n_items, "shard_size": size, "shards": len(lay)}
-        if todo: write_json(self.path / "meta.json", {"complete": False, **layout})   # until every shard is in
         for p in self.path.glob("shard-*.safetensors"):        # beyond the layout: left by a finer one
             if (m := re.fullmatch(r"shard-(\d+)", p.stem)) and int(m[1]) >= len(lay): p.unlink(missing_ok=True)
         for p in self.path.glob(".shard-*.tmp-*"):             # half-written by a killed run
@@ -163,10 +162,12 @@ class StoreEntry:
 
     def records(self) -> list:
         "What the shard function recorded with each shard (None where nothing), in item order."
-        out = []
-        for i in range(int(self.meta["shards"])):
-            r = (_header(self.shard(i)).get("__metadata__") or {}).get("record")
-            out.append(None if r is None else json.loads(r))
+        out, nxt = [], 1
+        for i in range(len(list(self.path.glob("shard-*.safetensors")))):
+            m = _header(self.shard(i)).get("__metadata__") or {}
+            if m.get("lo") != str(nxt):         # records must follow the items without gap or overlap
+                raise RuntimeError(f"{self.shard(i)}: records items from lo={m.get('lo')}, expected {nxt}")
+            nxt = int(m["hi"]); out.append(json.loads(m["record"]) if "record" in m else None)
         return out
 
     def load(self) -> dict:

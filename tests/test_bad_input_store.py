@@ -121,6 +121,18 @@ def test_half_written_shards_of_dead_runs_are_removed(tmp_path):
     assert not dead.exists() and alive.exists()
 
 
+def test_two_processes_computing_one_entry_both_get_every_item(tmp_path):
+    "Ranks of a torchrun job compute the same entries at once; neither may see the other's work as incomplete."
+    import subprocess, sys
+    code = ("import sys, time, numpy as np; from msm4sr.store import store_entry\n"
+            "def fn(lo, hi):\n    time.sleep(0.02); return {'x': np.arange(lo, hi)}\n"
+            f"out = store_entry('toy', 't', {{}}, 5, {str(tmp_path)!r}).compute(100, fn)\n"
+            "assert (out['x'][1:] == np.arange(1, 101)).all()\n")
+    procs = [subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    for p in procs: assert p.wait(timeout=120) == 0, p.stderr.read()[-2000:]
+    assert store_entry("toy", "t", {}, 5, tmp_path).complete
+
+
 # --- Section 5, bullet 2: a resumed image run restores everything the uninterrupted one records ------------------
 
 @pytest.fixture
