@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 from msm4sr.store import StoreEntry, store_entry
 
-RUN_SPECIFIC = {"seconds", "images_per_s", "shards_computed_now", "store"}   # timings and where: differ by nature
+RUN_SPECIFIC = {"seconds", "images_per_s", "shards_computed_now", "store"}   # timings and place differ by nature
 
 
 def ids_fn(calls=None):
@@ -26,7 +26,8 @@ def first_shard_only(fn):
 
 
 def full_ids(out, n):
-    return out["x"].shape == (n + 1, 3) and (out["x"][1:, 0] == np.arange(1, n + 1)).all() and not out["x"][0].any()
+    x = out["x"]
+    return x.shape == (n + 1, 3) and (x[1:, 0] == np.arange(1, n + 1)).all() and not x[0].any()
 
 
 # --- Section 5, bullet 1: the shard layout is part of what a resume checks -----------------------------------
@@ -63,7 +64,8 @@ def test_complete_mark_over_short_shards_is_not_trusted(tmp_path):
     from safetensors.numpy import save_file
     e = store_entry("toy", "t", {}, 4096, tmp_path); e.path.mkdir(parents=True)
     save_file(ids_fn()(1, 17), str(e.shard(0)))
-    (e.path / "meta.json").write_text(json.dumps({"complete": True, "n_items": 148, "shard_size": 4096, "shards": 1}))
+    meta = {"complete": True, "n_items": 148, "shard_size": 4096, "shards": 1}
+    (e.path / "meta.json").write_text(json.dumps(meta))
     assert not e.complete and "expected 148" in e.check()
     with pytest.raises(RuntimeError, match=re.escape(str(e.path)) + ".*shard-00000.safetensors has rows"):
         e.load()
@@ -87,7 +89,7 @@ def test_damaged_shard_is_recomputed_alone(tmp_path, damage):
     if damage == "garble": p.write_bytes(b"\xff" * 8 + b[8:])
     if damage == "empty": p.write_bytes(b"")
     if damage == "delete": p.unlink()
-    if damage == "legacy-legit":        # a shard written before ranges were recorded, with the right rows: trusted
+    if damage == "legacy-legit":        # written before shards recorded their range, right rows: trusted
         from safetensors.numpy import save_file
         save_file(ids_fn()(51, 101), str(p)); assert e.complete; return
     assert not e.complete and p.name in e.check()
@@ -115,7 +117,8 @@ def test_bad_shard_size_or_item_count(tmp_path, size):
 
 def test_half_written_shards_of_dead_runs_are_removed(tmp_path):
     e = store_entry("toy", "t", {}, 4, tmp_path); e.path.mkdir(parents=True)
-    dead, alive = e.path / ".shard-00000.safetensors.tmp-999999999", e.path / f".shard-00001.safetensors.tmp-{os.getppid()}"
+    dead = e.path / ".shard-00000.safetensors.tmp-999999999"
+    alive = e.path / f".shard-00001.safetensors.tmp-{os.getppid()}"
     dead.write_bytes(b"x"); alive.write_bytes(b"x")
     e.compute(10, ids_fn())
     assert not dead.exists() and alive.exists()
@@ -128,16 +131,17 @@ def test_two_processes_computing_one_entry_both_get_every_item(tmp_path):
             "def fn(lo, hi):\n    time.sleep(0.02); return {'x': np.arange(lo, hi)}\n"
             f"out = store_entry('toy', 't', {{}}, 5, {str(tmp_path)!r}).compute(100, fn)\n"
             "assert (out['x'][1:] == np.arange(1, 101)).all()\n")
-    procs = [subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    procs = [subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.PIPE, text=True)
+             for _ in range(2)]
     for p in procs: assert p.wait(timeout=120) == 0, p.stderr.read()[-2000:]
     assert store_entry("toy", "t", {}, 5, tmp_path).complete
 
 
-# --- Section 5, bullet 2: a resumed image run restores everything the uninterrupted one records ------------------
+# --- Section 5, bullet 2: a resumed image run restores everything the uninterrupted one records ---
 
 @pytest.fixture
 def sample_with_bad_images():
-    "The sample with unreadable images in the first and the last shard (of 80 items), one of them an item's first."
+    "The sample with unreadable images in the first and last shards (of 80 items), one of them an item's first."
     from msm4sr.registry import load_dataset
     ds = load_dataset("sample", verbose=False)
     two = np.flatnonzero(ds.items["image_paths"].map(len).to_numpy() == 2) + 1
@@ -160,7 +164,8 @@ def same(meta):
 
 
 @pytest.mark.parametrize("first,then", [(80, 80), (80, 120)])
-def test_resumed_keywords_match_an_uninterrupted_run(tmp_path, monkeypatch, sample_with_bad_images, first, then):
+def test_resumed_keywords_match_an_uninterrupted_run(tmp_path, monkeypatch, sample_with_bad_images,
+                                                     first, then):
     from msm4sr.image_keywords import image_keywords, word_dictionary
     ds, bad = sample_with_bad_images
     words = word_dictionary()[:200]
@@ -188,7 +193,7 @@ def test_keyword_table_refuses_counts_its_skip_record_does_not_explain(tmp_path,
     kw = image_keywords(ds, dictionary=word_dictionary()[:50], shard_size=80, root=tmp_path)
     kw.meta["images_skipped"] = {}
     sid = ds.items["source_id"].iloc[list(bad)[0] - 1]
-    with pytest.raises(RuntimeError, match=f"keywords of item {sid}.*1 images embedded, but 2 files less 0 skipped"):
+    with pytest.raises(RuntimeError, match=f"item {sid}.*1 images embedded, but 2 files less 0 skipped"):
         kw.table(ds)
 
 
@@ -205,7 +210,7 @@ def test_resumed_resnet_features_match_an_uninterrupted_run(tmp_path, monkeypatc
     assert same(resumed.meta) == same(full.meta) and len(full.meta["images_skipped"]) == 3
 
 
-# --- Section 7, bullet 1: committed reports carry no absolute path of the machine that built them --------------
+# --- Section 7, bullet 1: committed reports carry no absolute path of the machine that built them ---
 
 def test_run_json_paths_are_portable(tmp_path):
     from msm4sr.core import data_dir
@@ -214,7 +219,8 @@ def test_run_json_paths_are_portable(tmp_path):
     folder = report_dir("toy", tmp_path / "reports")
     info = run_info(outputs={"md": str(folder / "t.md"), "png": folder / "sub" / "t.png"},
                     feature_stores={"text": str(features_dir() / "toy-text-0123"), "image": None},
-                    processed=str(data_dir() / "processed" / "toy-1"), clip=f"ViT-B-32:file:{Path.home()}/w.bin:1:2",
+                    processed=str(data_dir() / "processed" / "toy-1"),
+                    clip=f"ViT-B-32:file:{Path.home()}/w.bin:1:2",
                     notes=[f"source: {data_dir()}/toy (recbole)"], seeds=[0, 1])
     record_run(folder, "t", info)
     text = (folder / "run.json").read_text()
@@ -228,7 +234,7 @@ def test_run_json_paths_are_portable(tmp_path):
 
 
 def test_fig2_report_names_images_relative_to_the_dataset_folder(tmp_path):
-    "fig2.md, image_keywords.csv and run.json hold no absolute path (they listed files under the builder's home)."
+    "fig2.md, image_keywords.csv and run.json hold no absolute path (they listed the builder's home)."
     import papermill as pm
     from conftest import REPO
     words = tmp_path / "words.txt"
