@@ -13,9 +13,24 @@ from .download import DownloadError
 __all__ = ['main', 'train_job']
 
 # %% ../nbs/07_cli.ipynb #b1223f09
+def _checked(a) -> dict:
+    "The parsed arguments under their `PARAMS` names, checked before any work (`ParamError` lists every bad one)."
+    from msm4sr.config import Rule, check_params
+    if a.cmd == "images": return check_params({"dataset": a.dataset, "workers": a.workers})
+    if a.cmd == "prepare":
+        return check_params({"dataset": a.dataset, "min_user_interactions": a.min_user, "item_core": a.item_core,
+                             "dedupe": a.dedupe, "download": a.download, "rebuild": a.rebuild})
+    if a.cmd == "train":
+        return check_params({k: getattr(a, k) for k in ("dataset", "pretrain_epochs", "pretrain_batch_size", "epochs",
+                                                         "patience", "batch_size", "lr", "dropout", "seed", "device",
+                                                         "out", "save", "deterministic")},
+                            pretrain_epochs=Rule(int, lo=0))            # 0: no pre-training, recorded as such
+    return {}
+
 def main(argv=None) -> int:
     "Entry point of the `msm4sr` command."
     from msm4sr import registry
+    from msm4sr.config import ParamError
     ap = argparse.ArgumentParser(prog="msm4sr", description="MSM4SR datasets and reports")
     sub = ap.add_subparsers(dest="cmd", required=True)
     sub.add_parser("list", help="registered datasets")
@@ -23,21 +38,27 @@ def main(argv=None) -> int:
     im = sub.add_parser("images", help="download the item images of a raw Amazon dataset (up to 10 per item)")
     im.add_argument("dataset"); im.add_argument("--workers", type=int, default=8)
     p = sub.add_parser("prepare", help="read, filter and cache a dataset; print its statistics")
-    p.add_argument("dataset"); p.add_argument("--min-user", type=int, default=None)
-    p.add_argument("--item-core", type=int, default=0); p.add_argument("--dedupe", default="last")
+    p.add_argument("dataset")
+    p.add_argument("--min-user", type=int, default=None, help="drop users with fewer interactions (format default)")
+    p.add_argument("--item-core", type=int, default=None, help="item k-core (default 0: none)")
+    p.add_argument("--dedupe", default=None, help="repeated user-item pairs: last (default), first or none")
     p.add_argument("--download", action="store_true"); p.add_argument("--rebuild", action="store_true")
     sub.add_parser("sample", help="generate the embedded sample dataset (if missing) and print its folder")
     t = sub.add_parser("train", help="pre-train (MSM4SR) and fine-tune one model; runs under torchrun too")
     t.add_argument("dataset"); t.add_argument("--model", default="msm4sr", choices=["msm4sr", "sasrec", "sasrecm"])
-    t.add_argument("--pretrain-epochs", type=int, default=30); t.add_argument("--pretrain-batch-size", type=int, default=1024)
+    t.add_argument("--pretrain-epochs", type=int, default=30, help="MSM4SR pre-training epochs (0: none)")
+    t.add_argument("--pretrain-batch-size", type=int, default=1024)
     t.add_argument("--epochs", type=int, default=200); t.add_argument("--patience", type=int, default=10)
     t.add_argument("--batch-size", type=int, default=256); t.add_argument("--lr", type=float, default=1e-3)
     t.add_argument("--dropout", type=float, default=None, help="override the Transformer and MoE dropout (0.2)")
     t.add_argument("--seed", type=int, default=0); t.add_argument("--device", default=None)
+    t.add_argument("--deterministic", action="store_true",
+                   help="bit-reproducible CPU run: one intra-op thread, deterministic kernels (slower)")
     t.add_argument("--out", default=None, help="write the metrics as JSON here (rank 0)")
     t.add_argument("--save", default=None, help="save the fine-tuned weights here (rank 0)")
     a = ap.parse_args(argv)
     try:
+        _checked(a)
         if a.cmd == "list":
             for s in registry.DATASETS.values():
                 print(f"{s.name:15s} {s.format:11s} {s.title}" + (f"  [paper: {s.paper}]" if s.paper else ""))
@@ -46,16 +67,17 @@ def main(argv=None) -> int:
         elif a.cmd == "images":
             print(json.dumps(registry.download_images(a.dataset, workers=a.workers), indent=1))
         elif a.cmd == "prepare":
-            f = None if a.min_user is None else Filters(a.min_user, a.item_core, a.dedupe)
+            f = registry.dataset_filters(a.dataset, a.min_user, a.item_core, a.dedupe, download=a.download)
             ds = registry.load_dataset(a.dataset, f, download=a.download, rebuild=a.rebuild)
-            print(json.dumps(ds.meta["stats"], indent=1))
+            print(json.dumps({"filters": ds.meta["filters"], **ds.meta["stats"]}, indent=1))
         elif a.cmd == "sample":
             print(registry.resolve("sample")[1])
         elif a.cmd == "train":
             train_job(a)
-    except (DataError, DownloadError) as e:
+    except (DataError, DownloadError, ParamError) as e:
         print(f"msm4sr: {e}", file=sys.stderr); return 2
     return 0
+
 
 # %% ../nbs/07_cli.ipynb #9948b313
 def train_job(a) -> dict:
@@ -66,8 +88,9 @@ def train_job(a) -> dict:
     from msm4sr.distributed import init_distributed, barrier
     from msm4sr.experiments import dataset_features
     from msm4sr.recommenders import MSM4SR, SASRec
-    from msm4sr.train import seed_everything, pretrain, fit, save_checkpoint
+    from msm4sr.train import seed_everything, pretrain, fit, save_checkpoint, set_deterministic
     from msm4sr import registry
+    if getattr(a, "deterministic", False): set_deterministic()
     rank, world, device = init_distributed(a.device)
     if rank > 0: barrier()
     ds = registry.load_dataset(a.dataset, verbose=rank == 0)
@@ -76,11 +99,13 @@ def train_job(a) -> dict:
     mcfg = ModelConfig() if a.dropout is None else replace(ModelConfig(), dropout=a.dropout, moe_dropout=a.dropout)
     seed_everything(a.seed)
     model = MSM4SR(ds.n_items, feats, mcfg) if a.model == "msm4sr" else SASRec(ds.n_items, mcfg, feats or None)
-    splits, out = ds.split(mcfg.max_len), {"dataset": ds.name, "model": a.model, "world": world, "device": device}
+    splits, out = ds.split(mcfg.max_len), {"dataset": ds.name, "model": a.model, "world": world, "device": device,
+                                          "deterministic": bool(getattr(a, "deterministic", False))}
     if a.model == "msm4sr" and a.pretrain_epochs > 0:
         pre = pretrain(model, splits["train"], PretrainConfig(epochs=a.pretrain_epochs, batch_size=a.pretrain_batch_size),
                        device, a.seed, progress=rank == 0)
-        out["pretrain"] = {k: pre[k] for k in ("loss", "seconds_per_epoch", "peak_memory_mb")}
+        out["pretrain"] = {"epochs": a.pretrain_epochs, **{k: pre[k] for k in ("loss", "seconds_per_epoch", "peak_memory_mb")}}
+    elif a.model == "msm4sr": out["pretrain"] = {"epochs": 0, "note": "no pre-training (--pretrain-epochs 0)"}
     fcfg = FinetuneConfig(epochs=a.epochs, patience=a.patience, batch_size=a.batch_size, lr=a.lr)
     r = fit(model, splits, fcfg, device, a.seed, progress=rank == 0)
     out.update({k: r[k] for k in ("valid", "test", "best_epoch", "epochs_run", "seconds_per_epoch", "peak_memory_mb")},

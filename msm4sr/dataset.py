@@ -201,10 +201,12 @@ class Dataset:
                 "max_n": int(n.max()), "density": self.n_interactions / (self.n_users * self.n_items)}
 
     # -- persistence: parquet + json + npy, written atomically ---------------------------------
-    def save(self, path) -> Path:
-        "Write the dataset as a folder, atomically (temporary folder, then rename)."
+    def save(self, path, keep_existing: bool = False) -> Path:
+        """Write the dataset as a folder, atomically (temporary folder, then rename). With `keep_existing` (a cache
+        entry under a content key) a folder another process finished first is kept and ours discarded;
+        `self.written` says whether ours is the one in place."""
         path = Path(path)
-        with atomic_dir(path) as d:
+        with (ad := atomic_dir(path, keep_existing=keep_existing)) as d:
             self.interactions.to_parquet(d / "interactions.parquet", index=False)
             self.items.to_parquet(d / "items.parquet", index=False)
             self.users.to_parquet(d / "users.parquet", index=False)
@@ -212,7 +214,7 @@ class Dataset:
                 (d / "features").mkdir()
                 for k, v in self.features.items(): np.save(d / "features" / f"{k}.npy", v, allow_pickle=False)
             write_json(d / "meta.json", self.meta)
-        self.path = path
+        self.path, self.written = path, ad.won
         return path
 
     @classmethod

@@ -7,7 +7,8 @@ from __future__ import annotations
 import copy, time
 from dataclasses import asdict, dataclass, replace
 import pandas as pd
-from .config import ModelConfig, PretrainConfig, FinetuneConfig
+import torch
+from .config import ModelConfig, PretrainConfig, FinetuneConfig, Rule, check_params
 from .image_keywords import DEFAULT_CLIP, DEFAULT_N, image_keyword_features
 from .image_features import precomputed_features, resnet_features
 from .metrics import evaluate, KS
@@ -17,7 +18,7 @@ from .train import seed_everything, pretrain, grid_search, save_checkpoint
 
 # %% auto #0
 __all__ = ['VARIANTS', 'MODELS', 'METRICS', 'has_images', 'dataset_features', 'Variant', 'run_models', 'summarize', 'wide_table',
-           'setup', 'configs', 'schedule_notes', 'finish']
+           'check_report', 'setup', 'configs', 'schedule_notes', 'finish']
 
 # %% ../nbs/19_experiments.ipynb #494e8085
 def has_images(ds) -> bool:
@@ -167,12 +168,21 @@ def wide_table(summary: pd.DataFrame, paper: pd.DataFrame | None = None, ours_be
     return t.reset_index()
 
 # %% ../nbs/19_experiments.ipynb #48712d6f
-def setup(dataset, sbert=None, clip: str = DEFAULT_CLIP, image_source: str = "auto", device=None, n: int = DEFAULT_N):
-    "`(ds, feats, notes, device)` for a report notebook, printing what was loaded."
+def check_report(params: dict) -> dict:
+    "`check_params` for a report notebook's parameters, with model names checked against `VARIANTS`."
+    names = Rule(str, choices=tuple(VARIANTS), many=True)
+    return check_params(params, models=names, baselines=names)
+
+def setup(dataset, sbert=None, clip: str = DEFAULT_CLIP, image_source: str = "auto", device=None, n: int = DEFAULT_N,
+          deterministic: bool = True):
+    "`(ds, feats, notes, device)` for a report notebook, printing what was loaded; `deterministic`: `set_deterministic`."
     from msm4sr.registry import load_dataset
+    set_deterministic(deterministic)
     ds = load_dataset(dataset)
     dev = pick_device(device)
     feats, notes = dataset_features(ds, sbert, clip, n, image_source=image_source, device=dev)
+    notes.append(f"deterministic mode: {DETERMINISTIC_THREADS} intra-op thread(s), deterministic kernels" if deterministic
+                 else f"not in deterministic mode ({torch.get_num_threads()} threads): same-seed reruns may differ slightly")
     print(ds, "| modalities:", list(feats), "| device:", dev); print("\n".join(notes))
     return ds, feats, notes, dev
 

@@ -5,7 +5,7 @@
 # %% ../nbs/06_registry.ipynb #c05c7b6b
 from __future__ import annotations
 import hashlib, json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from .core import DataError, data_dir, processed_dir, real_data_dir, sha256_file
 from .dataset import Dataset, Filters, NO_FILTERS, build, MAX_LEN, SCHEMA_VERSION
@@ -16,7 +16,7 @@ from .sample import sample_dir
 
 # %% auto #0
 __all__ = ['AMAZON_2018_MIRRORS', 'DATASETS', 'READERS', 'DatasetSpec', 'amazon2018_spec', 'detect_format', 'resolve',
-           'default_filters', 'load_dataset', 'download_images']
+           'default_filters', 'dataset_filters', 'load_dataset', 'download_images']
 
 # %% ../nbs/06_registry.ipynb #5bdb2130
 AMAZON_2018_MIRRORS = ("https://datarepo.eng.ucsd.edu/mcauley_group/data/amazon_v2",
@@ -94,6 +94,13 @@ def resolve(dataset: str, fetch: bool = False) -> tuple[str, Path, DatasetSpec |
 def default_filters(fmt: str) -> Filters:
     return NO_FILTERS if fmt == "unisrec" else Filters()
 
+def dataset_filters(dataset: str, min_user_interactions: int | None = None, item_core: int | None = None,
+                    dedupe: str | None = None, download: bool = False) -> Filters:
+    "The format's default filters with each option that is given replacing its own field, and only that one."
+    f = default_filters(detect_format(resolve(dataset, fetch=download)[1]))
+    given = {"min_user_interactions": min_user_interactions, "item_core": item_core, "dedupe": dedupe}
+    return replace(f, **{k: v for k, v in given.items() if v is not None})
+
 def _key(fmt: str, files: list[Path], filters: Filters, max_len: int, extra: dict) -> str:
     sig = {"format": fmt, "filters": filters.to_dict(), "max_len": max_len, "extra": extra,
            "schema": SCHEMA_VERSION,
@@ -124,7 +131,8 @@ def load_dataset(dataset: str, filters: Filters | None = None, download: bool = 
     ds.meta["source_folder"] = str(folder)
     ds.meta["source_files"] = {p.name: {"bytes": p.stat().st_size, "sha256": sha256_file(p)} for p in raw.sources}
     ds.meta["registry"] = None if spec is None else {"name": spec.name, "title": spec.title, "paper": spec.paper}
-    ds.save(out)
+    ds.save(out, keep_existing=True)
+    if not ds.written: return Dataset.load(out)           # a concurrent `prepare` finished first: use its result
     if verbose: print(f"{ds} -> {out}\n  data problems: {raw.problems.summary()}")
     return ds
 

@@ -4,7 +4,7 @@
 
 # %% ../nbs/18_train.ipynb #f764e4f9
 from __future__ import annotations
-import contextlib, json, random, resource, time
+import contextlib, hashlib, json, os, random, resource, time
 from dataclasses import asdict
 from pathlib import Path
 import numpy as np
@@ -15,9 +15,11 @@ from .config import PretrainConfig, FinetuneConfig
 from .metrics import evaluate
 from .distributed import rank_world, stepper, all_sum
 
+
 # %% auto #0
-__all__ = ['seed_everything', 'as_tensors', 'autocast', 'peak_memory_mb', 'epoch_batches', 'pretrain', 'fit', 'grid_search',
-           'save_checkpoint', 'load_checkpoint']
+__all__ = ['DETERMINISTIC_THREADS', 'seed_everything', 'as_tensors', 'autocast', 'peak_memory_mb', 'set_deterministic',
+           'deterministic', 'epoch_batches', 'pretrain', 'fit', 'grid_search', 'save_checkpoint',
+           'read_checkpoint_config', 'load_checkpoint']
 
 # %% ../nbs/18_train.ipynb #65a5cb7a
 def seed_everything(seed: int):
@@ -43,6 +45,38 @@ def _step(opt, loss, params, clip):
     opt.zero_grad(set_to_none=True); loss.backward()
     if clip: torch.nn.utils.clip_grad_norm_(params, clip)
     opt.step()
+
+# %% ../nbs/18_train.ipynb #2c5bb7f7
+DETERMINISTIC_THREADS = 1   # one intra-op thread: the same summation order on every machine, whatever its cores
+
+def set_deterministic(on: bool = True, threads: int | None = None) -> dict:
+    """Bit-reproducible CPU runs (`on`): `threads` (default `DETERMINISTIC_THREADS`) intra-op threads and torch's
+    deterministic algorithms (strict; warn-only when CUDA is present, where some kernels have no ordered version).
+    Off: torch's fast kernels again (and `threads` threads when given). Returns the settings it replaced, so
+    `set_deterministic(**old)` restores them."""
+    old = {"on": torch.are_deterministic_algorithms_enabled(), "threads": torch.get_num_threads()}
+    if on:
+        threads = DETERMINISTIC_THREADS if threads is None else threads
+        if not isinstance(threads, int) or isinstance(threads, bool) or threads < 1:
+            raise ValueError(f"threads={threads!r}: expected an integer >= 1")
+        cuda = torch.cuda.is_available()
+        if cuda:
+            os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+            torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = True, False
+        torch.set_num_threads(threads)
+        torch.use_deterministic_algorithms(True, warn_only=cuda)
+    else:
+        torch.use_deterministic_algorithms(False)
+        if threads is not None: torch.set_num_threads(threads)
+    return old
+
+@contextlib.contextmanager
+def deterministic(on: bool = True, threads: int | None = None):
+    "`set_deterministic` for a block; the previous settings come back afterwards."
+    old = set_deterministic(on, threads)
+    try: yield
+    finally: set_deterministic(**old)
+
 
 # %% ../nbs/18_train.ipynb #c7d77180
 def epoch_batches(lengths: np.ndarray, batch_size: int, rng: np.random.Generator, device, rank: int = 0,
@@ -138,24 +172,47 @@ def grid_search(make_model, splits: dict, cfgs: list, device="cpu", seed: int = 
 
 # %% ../nbs/18_train.ipynb #59b50343
 def save_checkpoint(model, folder, meta: dict | None = None) -> Path:
-    "Write `model.safetensors` and `config.json` (model class, ModelConfig, n_items, modalities, `meta`)."
-    from safetensors.torch import save_file
-    from msm4sr.core import write_json
+    "Write `model.safetensors` and `config.json` (model class, ModelConfig, n_items, modalities, SHA-256, `meta`)."
+    from safetensors.torch import save
+    from msm4sr.core import write_atomic, write_json
     folder = Path(folder); folder.mkdir(parents=True, exist_ok=True)
-    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    save_file(state, str(folder / "model.safetensors"))
+    data = save({k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()})
+    write_atomic(folder / "model.safetensors", data)
     write_json(folder / "config.json", {"class": type(model).__name__, "model": asdict(model.cfg),
                                         "n_items": model.n_items, "modalities": list(getattr(model, "enc", {})),
-                                        **(meta or {})})
+                                        "sha256": hashlib.sha256(data).hexdigest(), **(meta or {})})
     return folder
 
-def load_checkpoint(model, folder) -> dict:
-    "Load weights saved by `save_checkpoint` into `model` (strict); returns the saved config."
-    from safetensors.torch import load_file
+def read_checkpoint_config(folder) -> dict:
+    "The `config.json` of a checkpoint folder, with clear errors for a wrong path or a missing/invalid file."
+    from msm4sr.core import DataError
     folder = Path(folder)
-    cfg = json.loads((folder / "config.json").read_text())
+    if folder.is_file():
+        raise DataError(f"is a file; pass the checkpoint folder that holds model.safetensors and config.json "
+                        f"({folder.parent})", folder)
+    if not folder.is_dir(): raise DataError("no such checkpoint folder", folder)
+    p = folder / "config.json"
+    if not p.is_file(): raise DataError("missing: a checkpoint folder needs config.json beside model.safetensors", p)
+    try: cfg = json.loads(p.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as e: raise DataError(f"not valid JSON ({e})", p) from None
+    missing = [k for k in ("class", "n_items", "sha256") if not isinstance(cfg, dict) or k not in cfg]
+    if missing: raise DataError(f"not a checkpoint config: missing {', '.join(missing)}", p)
+    return cfg
+
+def load_checkpoint(model, folder) -> dict:
+    "Load weights saved by `save_checkpoint` into `model` (strict, SHA-256 checked); returns the saved config."
+    from safetensors.torch import load
+    from msm4sr.core import DataError
+    cfg, folder = read_checkpoint_config(folder), Path(folder)
+    w = folder / "model.safetensors"
+    if not w.is_file(): raise DataError("missing: the checkpoint's weights file", w)
+    data = w.read_bytes()
+    if hashlib.sha256(data).hexdigest() != cfg["sha256"]:
+        raise DataError("SHA-256 differs from the one recorded in config.json: the weights were changed or "
+                        "damaged after saving", w)
     if cfg["class"] != type(model).__name__ or cfg["n_items"] != model.n_items:
         raise ValueError(f"checkpoint {folder} holds a {cfg['class']} over {cfg['n_items']} items, "
                          f"not a {type(model).__name__} over {model.n_items}")
-    model.load_state_dict(load_file(str(folder / "model.safetensors")), strict=True)
+    model.load_state_dict(load(data), strict=True)
     return cfg
+
