@@ -14,7 +14,8 @@ from .image_features import precomputed_features, resnet_features
 from .metrics import evaluate, KS
 from .recommenders import MSM4SR, SASRec, Popularity
 from .text_features import text_features, pick_device
-from .train import seed_everything, pretrain, grid_search, save_checkpoint
+from .train import (seed_everything, pretrain, grid_search, save_checkpoint, set_deterministic,
+                           DETERMINISTIC_THREADS)
 
 # %% auto #0
 __all__ = ['VARIANTS', 'MODELS', 'METRICS', 'has_images', 'dataset_features', 'Variant', 'run_models', 'summarize', 'wide_table',
