@@ -32,6 +32,7 @@ class DatasetSpec:
     paper: str | None = None                     # its name in the paper's tables, if it is one of the paper's
     files: dict = field(default_factory=dict)    # file name -> download URLs (mirrors, tried in order)
     note: str = ""
+    reader: dict = field(default_factory=dict)   # keyword arguments of its reader (e.g. declared feature widths)
 
 def amazon2018_spec(name: str, category: str, paper: str | None = None, note: str = "") -> DatasetSpec:
     "The official 5-core review file and metadata file of an Amazon 2018 category."
@@ -45,7 +46,8 @@ DATASETS = {s.name: s for s in [
     amazon2018_spec("office", "Office_Products", "Office"),
     amazon2018_spec("giftcards2018", "Gift_Cards", note="development set: with product photos in images/"),
     DatasetSpec("office2014", "Amazon 2014 Office Products 5-core (RecBole atomic, text only)", "recbole"),
-    DatasetSpec("scientific2018", "Amazon 2018 Industrial & Scientific (UniSRec downstream, given split)", "unisrec"),
+    DatasetSpec("scientific2018", "Amazon 2018 Industrial & Scientific (UniSRec downstream, given split)", "unisrec",
+                reader={"feature_dims": 512}),      # .feat1CLS/.feat3CLS: one 512-d CLIP-sized row per item
     DatasetSpec("pantry2018", "Amazon 2018 Prime Pantry interactions (RecBole atomic, no content)", "recbole"),
     DatasetSpec("sample", "Embedded sample dataset (generated, planted structure)", "sample"),
 ]}
@@ -120,12 +122,12 @@ def load_dataset(dataset: str, filters: Filters | None = None, download: bool = 
     files = _source_files(folder)
     images = folder / "images"
     extra = {"images": sorted((p.name, p.stat().st_size) for p in images.iterdir()) if images.is_dir() else []}
+    kw = {**(spec.reader if spec else {}), **({"check_images": check_images} if fmt == "amazon2018" else {})}
     extra = {"images": hashlib.sha1(json.dumps(extra).encode()).hexdigest(), "check_images": check_images,
-             "folder": str(folder)}
+             "folder": str(folder), "reader": kw}
     out = processed_dir() / f"{name}-{_key(fmt, files, filters, max_len, extra)}"
     if (out / "meta.json").exists() and not rebuild:
         return Dataset.load(out)
-    kw = {"check_images": check_images} if fmt == "amazon2018" else {}
     raw = READERS[fmt](folder, name=name, **kw)
     ds = build(raw, filters, max_len)
     ds.meta["source_folder"] = str(folder)
