@@ -81,18 +81,17 @@ def text_features(ds, model: str | None = None, batch_size: int = 128, device: s
     entry = store_entry(ds.name, "text", key, shard_size, root)
     if not entry.complete:
         sb = load_sbert(model, device)
-        stats = {"sentences": 0, "seconds_encoding": 0.0}
-        def shard(lo, hi):
+        def shard(lo, hi):                      # each shard records its own counts, so a resumed run sums them all
             t = time.time()
             x, counts, n = encode_item_rows(sb, sentences[lo - 1:hi - 1], batch_size, max_rows)
-            stats["sentences"] += n; stats["seconds_encoding"] += time.time() - t
-            return {"x": x.astype(np.float16), "counts": counts}
+            return {"x": x.astype(np.float16), "counts": counts}, {"sentences": n, "seconds": time.time() - t}
         def info():
             import sentence_transformers, torch
+            recs = [r or {"sentences": 0, "seconds": 0.0} for r in entry.records()]
+            n, secs = sum(r["sentences"] for r in recs), sum(r["seconds"] for r in recs)
             return {"kind": "text", "model": ident, "dim": sb.get_embedding_dimension(), "device": str(sb.device),
                     "versions": {"sentence_transformers": sentence_transformers.__version__, "torch": torch.__version__},
-                    "sentences_encoded": stats["sentences"],
-                    "sentences_per_s": round(stats["sentences"] / max(stats["seconds_encoding"], 1e-9), 1)}
+                    "sentences_encoded": n, "sentences_per_s": round(n / max(secs, 1e-9), 1)}
         entry.compute(ds.n_items, shard, info, desc=f"{ds.name}: text features")
     a = entry.load()
     return ModalityFeatures(a["x"], a["counts"].astype(np.int64), {**entry.meta, "store": str(entry.path)})
