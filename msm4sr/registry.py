@@ -133,7 +133,7 @@ def load_dataset(dataset: str, filters: Filters | None = None, download: bool = 
     ds.meta["source_folder"] = str(folder)
     ds.meta["source_files"] = {p.name: {"bytes": p.stat().st_size, "sha256": sha256_file(p)} for p in raw.sources}
     ds.meta["registry"] = None if spec is None else {"name": spec.name, "title": spec.title, "paper": spec.paper}
-    ds.save(out, keep_existing=True)
+    ds.save(out, keep_existing=not rebuild)               # `rebuild` replaces the cached folder
     if not ds.written: return Dataset.load(out)           # a concurrent `prepare` finished first: use its result
     if verbose: print(f"{ds} -> {out}\n  data problems: {raw.problems.summary()}")
     return ds
