@@ -17,7 +17,9 @@ def _busy():
 
 def repeat(runs: int, load: int, deterministic: bool = True):
     import torch
-    from msm4sr.config import PretrainConfig, FinetuneConfig
+    from dataclasses import replace
+    from msm4sr.config import Schedule, PRETRAIN
+    from msm4sr.contract import DataInfo
     from msm4sr.experiments import dataset_features
     from msm4sr.recommenders import MSM4SR
     from msm4sr.registry import load_dataset
@@ -25,9 +27,9 @@ def repeat(runs: int, load: int, deterministic: bool = True):
     ds = load_dataset("sample", verbose=False); feats = dataset_features(ds)[0]; sp = ds.split()
     if deterministic: set_deterministic()
     def short_run(seed):
-        seed_everything(seed); m = MSM4SR(ds.n_items, feats)
-        pretrain(m, sp["train"], PretrainConfig(epochs=1, batch_size=256), seed=seed, progress=False)
-        r = fit(m, sp, FinetuneConfig(epochs=2), seed=seed, progress=False)["test"]
+        seed_everything(seed); m = MSM4SR(DataInfo.from_dataset(ds, feats))
+        pretrain(m, sp["train"], replace(PRETRAIN, epochs=1, batch_size=256), seed=seed, progress=False)
+        r = fit(m, sp, Schedule(epochs=2), seed=seed, progress=False).test
         return r, {k: v.clone() for k, v in m.state_dict().items()}
     procs = [mp.Process(target=_busy, daemon=True) for _ in range(load)]
     for p in procs: p.start()
@@ -49,7 +51,9 @@ MODES = {"default": (False, None), "kernels-only": (True, "default"), "determini
 
 def speed_child(name: str, mode: str, epochs: int):
     import torch
-    from msm4sr.config import PretrainConfig, FinetuneConfig
+    from dataclasses import replace
+    from msm4sr.config import Schedule, PRETRAIN
+    from msm4sr.contract import DataInfo
     from msm4sr.experiments import dataset_features
     from msm4sr.recommenders import MSM4SR
     from msm4sr.registry import load_dataset
@@ -57,9 +61,9 @@ def speed_child(name: str, mode: str, epochs: int):
     on, threads = MODES[mode]
     if on: set_deterministic(threads=torch.get_num_threads() if threads == "default" else None)
     ds = load_dataset(name, verbose=False); feats = dataset_features(ds, device="cpu")[0]; sp = ds.split()
-    seed_everything(0); m = MSM4SR(ds.n_items, feats)
-    p = pretrain(m, sp["train"], PretrainConfig(epochs=epochs), "cpu", progress=False)
-    f = fit(m, sp, FinetuneConfig(epochs=epochs, patience=99), "cpu", progress=False)
+    seed_everything(0); m = MSM4SR(DataInfo.from_dataset(ds, feats))
+    p = pretrain(m, sp["train"], replace(PRETRAIN, epochs=epochs), "cpu", progress=False)
+    f = fit(m, sp, Schedule(epochs=epochs, patience=99), "cpu", progress=False)
     print(json.dumps({"dataset": name, "mode": mode, "threads": torch.get_num_threads(),
                       "pretrain_s_per_epoch": round(p["seconds_per_epoch"], 2),
                       "finetune_s_per_epoch": round(f["seconds_per_epoch"], 2)}), flush=True)

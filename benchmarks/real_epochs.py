@@ -8,7 +8,9 @@ import json, sys, time
 
 def main(names):
     import torch
-    from msm4sr.config import PretrainConfig, FinetuneConfig
+    from dataclasses import replace
+    from msm4sr.config import Schedule, PRETRAIN
+    from msm4sr.contract import DataInfo
     from msm4sr.experiments import dataset_features
     from msm4sr.registry import load_dataset
     from msm4sr.metrics import evaluate
@@ -17,9 +19,9 @@ def main(names):
     out = {}
     for name in names:
         ds = load_dataset(name, verbose=False); dev = 'cpu'; feats = dataset_features(ds, device=dev)[0]
-        sp = ds.split(); seed_everything(0); m = MSM4SR(ds.n_items, feats)
-        p = pretrain(m, sp["train"], PretrainConfig(epochs=3), dev, progress=False)
-        f = fit(m, sp, FinetuneConfig(epochs=2, patience=99), dev, progress=False)
+        sp = ds.split(); seed_everything(0); m = MSM4SR(DataInfo.from_dataset(ds, feats))
+        p = pretrain(m, sp["train"], replace(PRETRAIN, epochs=3), dev, progress=False)
+        f = fit(m, sp, Schedule(epochs=2, patience=99), dev, progress=False)
         t0 = time.perf_counter(); evaluate(m, sp["test"], dev); ev = time.perf_counter() - t0
         out[name] = {"pretrain_s_per_epoch": round(p["seconds_per_epoch"], 2),
                      "finetune_s_per_epoch": round(f["seconds_per_epoch"], 2), "eval_s": round(ev, 2),

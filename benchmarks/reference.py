@@ -31,8 +31,8 @@ def encode_all(enc):
 
 
 def item_tables(model):
-    E = model.item_emb.weight if model.ft.use_id else 0
-    return {m: encode_all(model.enc[m]) + E for m in model.ft.modalities if m in model.enc}
+    E = model.item_emb.weight if model.cfg.use_id else 0
+    return {m: encode_all(model.enc[m]) + E for m in model.cfg.modalities if m in model.enc}
 
 
 class PerSample(torch.utils.data.Dataset):
@@ -65,7 +65,7 @@ def pretrain_loss(model, h, l, t, gen, cfg):
 def finetune_loss(model, h, l, t, gen=None):
     tables = item_tables(model)                                           # all items, every step (as ours: Eq. 12 needs them)
     hs = {m: model.seq(T[h], h, l, packed=False) for m, T in tables.items()}
-    return F.cross_entropy(item_scores(hs, tables, model.ft.finetune_score, model.ft.tau), t)
+    return F.cross_entropy(item_scores(hs, tables, model.cfg.finetune_score, model.cfg.tau), t)
 
 
 def train_epoch(model, samples, loss_fn, batch_size, device, opt, autocast, seed=0):
@@ -88,5 +88,5 @@ def evaluate(model, samples, device, batch_size=1024):
         h, l, t = (b[k].to(device) for k in ("history", "length", "target"))
         tables = item_tables(model)
         hs = {m: model.seq(T[h], h, l, packed=False) for m, T in tables.items()}
-        ranks.append(pessimistic_rank(item_scores(hs, tables, model.ft.finetune_score, model.ft.tau), t).cpu())
+        ranks.append(pessimistic_rank(item_scores(hs, tables, model.cfg.finetune_score, model.cfg.tau), t).cpu())
     return metrics_from_ranks(torch.cat(ranks))

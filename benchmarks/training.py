@@ -21,7 +21,9 @@ def child(a) -> dict:
     import torch
     import synthetic, reference
     from functools import partial
-    from msm4sr.config import ModelConfig, PretrainConfig, FinetuneConfig
+    from dataclasses import replace
+    from msm4sr.config import MSM4SRConfig, Schedule, PRETRAIN
+    from msm4sr.contract import DataInfo
     from msm4sr.recommenders import MSM4SR
     from msm4sr.train import pretrain, fit, seed_everything, autocast, peak_memory_mb
     from msm4sr.metrics import evaluate
@@ -29,12 +31,12 @@ def child(a) -> dict:
     ds, feats = synthetic.make(a.scale, dim=a.dim)
     sp = ds.split()
     seed_everything(0)
-    model = MSM4SR(ds.n_items, feats, ModelConfig()).to(dev)
+    model = MSM4SR(DataInfo(0, ds.n_items, feats), MSM4SRConfig()).to(dev)
     if a.compile:
         model.seq = torch.compile(model.seq, dynamic=True)
         for m in model.enc: model.enc[m] = torch.compile(model.enc[m], dynamic=True)
-    pcfg = PretrainConfig(epochs=1, batch_size=a.pretrain_batch_size)
-    fcfg = FinetuneConfig(epochs=1, patience=10**6, batch_size=a.finetune_batch_size)
+    pcfg = replace(PRETRAIN, epochs=1, batch_size=a.pretrain_batch_size)
+    fcfg = Schedule(epochs=1, patience=10**6, batch_size=a.finetune_batch_size)
     sync = (lambda: torch.cuda.synchronize()) if dev.startswith("cuda") else (lambda: None)
     times = []
     if dev.startswith("cuda"): torch.cuda.reset_peak_memory_stats()
@@ -47,15 +49,14 @@ def child(a) -> dict:
     else:
         if a.impl == "ours":
             if a.stage == "pretrain":
-                run = lambda e: pretrain(model, sp["train"], PretrainConfig(epochs=e, batch_size=a.pretrain_batch_size), dev, progress=False)
+                run = lambda e: pretrain(model, sp["train"], replace(pcfg, epochs=e), dev, progress=False)
             else:
-                from dataclasses import replace
                 run = lambda e: fit(model, sp, replace(fcfg, epochs=e), dev, progress=False)
             run(1)                                                   # warm-up epoch
             times = [run(a.epochs)["seconds_per_epoch"]]              # training time only (fit's validation excluded)
         else:
             opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-            loss_fn = partial(reference.pretrain_loss, cfg=pcfg) if a.stage == "pretrain" else reference.finetune_loss
+            loss_fn = partial(reference.pretrain_loss, cfg=model.cfg) if a.stage == "pretrain" else reference.finetune_loss
             bs = a.pretrain_batch_size if a.stage == "pretrain" else a.finetune_batch_size
             ep = lambda: reference.train_epoch(model, sp["train"], loss_fn, bs, dev, opt, autocast(dev))
             ep()                                                     # warm-up epoch

@@ -6,12 +6,12 @@
 from __future__ import annotations
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import ClassVar
 import itertools, math
 
-
 # %% auto #0
-__all__ = ['PAPER_GRID', 'KEYWORDS_MAX', 'PARAMS', 'ParamError', 'Rule', 'check_fields', 'ModelConfig', 'PretrainConfig',
-           'FinetuneConfig', 'grid', 'check_params']
+__all__ = ['PRETRAIN', 'PAPER_GRID', 'KEYWORDS_MAX', 'PARAMS', 'ParamError', 'Rule', 'check_fields', 'ModelConfig',
+           'MSM4SRConfig', 'Schedule', 'grid', 'check_params']
 
 # %% ../nbs/13_config.ipynb #37f22afe
 class ParamError(ValueError):
@@ -93,56 +93,57 @@ class ModelConfig:
         if self.hidden % self.n_heads:
             raise ParamError(f"ModelConfig.hidden={self.hidden} must be a multiple of n_heads={self.n_heads}")
 
-_OPTIM = {"lr": Rule(float, above=0), "batch_size": Rule(int, lo=1), "weight_decay": Rule(float, lo=0),
-          "grad_clip": Rule(float, lo=0), "tau": Rule(float, above=0)}
 
 @dataclass
-class PretrainConfig:
-    "Pre-training (Section III-C): 300 epochs, Adam 1e-3, batch 1024, ρ = 0.2, τ = 0.07, λ = 0.01."
-    epochs: int = 300
-    lr: float = 1e-3
-    batch_size: int = 1024
-    weight_decay: float = 0.0
+class MSM4SRConfig(ModelConfig):
+    """MSM4SR's own hyperparameters: M²SE and the Transformer (`ModelConfig`), the pre-training objective
+    (Section III-C: ρ, p, τ, λ, ablation switches) and the fine-tuning scores (Section III-D)."""
     rho: float = 0.2                 # sequence random dropout ratio (Fig. 3d)
     dropout_mode: str = "fixed"      # "fixed" (paper) or "uniform" (authors: rho ~ U(0, 0.2) per batch)
     mixup_max: float = 0.5           # p ~ U(0, mixup_max) per batch; 0 turns mixup off (w/o Mixup)
-    tau: float = 0.07
+    tau: float = 0.07                # temperature of Eq. (7)-(10) and of the cosine scores
     lam: float = 0.01                # λ of Eq. (11) (Fig. 3a)
     use_nip: bool = True             # w/o NIP
     use_cmcl: bool = True            # w/o CMCL
     projection: bool = True          # W_t, W_v of Eq. (6)
     nip_false_negatives: str = "exclude"   # or "zero" (authors)
-    grad_clip: float = 5.0
+    finetune_score: str = "cosine"   # "cosine": (cos(h_t, F_t+E) + cos(h_v, F_v+E)) / τ ; "dot": Eq. (12) literally
+    use_id: bool = True              # item-ID embeddings (off for cold-start, Table V)
+    modalities: tuple = ("text", "image")   # scored at fine-tuning: ("text",) is MSM4SR-T, ("image",) MSM4SR-V
+    e2e: bool = False                # MSM4SR_E2E: L_finetune + L_pre-train (Eq. 11) per batch, one stage
+    FINETUNE_FIELDS: ClassVar[tuple] = ("finetune_score", "use_id", "modalities", "e2e")   # pre-training ignores
     def __post_init__(self):
-        check_fields(self, {**_OPTIM, "epochs": Rule(int, lo=0), "rho": Rule(float, lo=0, below=1),
-                            "dropout_mode": Rule(str, choices=("fixed", "uniform")), "mixup_max": Rule(float, lo=0, hi=1),
+        super().__post_init__()
+        if isinstance(self.modalities, list): self.modalities = tuple(self.modalities)     # as read from JSON
+        check_fields(self, {"rho": Rule(float, lo=0, below=1), "dropout_mode": Rule(str, choices=("fixed", "uniform")),
+                            "mixup_max": Rule(float, lo=0, hi=1), "tau": Rule(float, above=0),
                             "lam": Rule(float, lo=0), "use_nip": Rule(bool), "use_cmcl": Rule(bool),
-                            "projection": Rule(bool), "nip_false_negatives": Rule(str, choices=("exclude", "zero"))})
+                            "projection": Rule(bool), "nip_false_negatives": Rule(str, choices=("exclude", "zero")),
+                            "finetune_score": Rule(str, choices=("cosine", "dot")), "use_id": Rule(bool),
+                            "modalities": Rule(str, choices=("text", "image"), many=True), "e2e": Rule(bool)})
 
+# %% ../nbs/13_config.ipynb #feef9889
 @dataclass
-class FinetuneConfig:
-    "Fine-tuning (Section III-D) and its grid search (Section IV-A)."
-    epochs: int = 300                # upper bound; early stopping decides
+class Schedule:
+    "How one stage is optimised: Adam, batches, clipping, and early stopping on valid R@20 (`patience`)."
+    epochs: int = 300                # upper bound when early-stopped
     lr: float = 1e-3
     batch_size: int = 256
     weight_decay: float = 1e-4
-    patience: int = 10               # stop when valid R@20 has not improved for 10 epochs
-    grad_clip: float = 5.0
-    tau: float = 0.07
-    finetune_score: str = "cosine"   # "cosine": (cos(h_t, F_t+E) + cos(h_v, F_v+E)) / τ ; "dot": Eq. (12) literally
-    use_id: bool = True              # item-ID embeddings (off for cold-start, Table V)
-    modalities: tuple = ("text", "image")   # ("text",) is MSM4SR-T, ("image",) MSM4SR-V (Table IV)
+    grad_clip: float = 5.0           # 0: no clipping
+    patience: int | None = 10        # stop when valid R@20 has not improved for this many epochs; None: no validation
     eval_batch_size: int = 1024
     def __post_init__(self):
-        check_fields(self, {**_OPTIM, "epochs": Rule(int, lo=1), "patience": Rule(int, lo=1),
-                            "finetune_score": Rule(str, choices=("cosine", "dot")), "use_id": Rule(bool),
-                            "modalities": Rule(str, choices=("text", "image"), many=True),
-                            "eval_batch_size": Rule(int, lo=1)})
+        check_fields(self, {"epochs": Rule(int, lo=0), "lr": Rule(float, above=0), "batch_size": Rule(int, lo=1),
+                            "weight_decay": Rule(float, lo=0), "grad_clip": Rule(float, lo=0),
+                            "patience": Rule(int, lo=1, none=True), "eval_batch_size": Rule(int, lo=1)})
+
+PRETRAIN = Schedule(epochs=300, lr=1e-3, batch_size=1024, weight_decay=0.0, patience=None)   # Section III-C
 
 PAPER_GRID = {"lr": [1e-4, 5e-4, 1e-3], "batch_size": [256, 512, 1024], "weight_decay": [1e-4, 5e-4, 1e-3]}
 
-def grid(cfg: FinetuneConfig, space: dict | str | None = None) -> list[FinetuneConfig]:
-    "Fine-tuning configurations to try: `'paper'` (27 points), a dict of lists, or None (just `cfg`)."
+def grid(cfg: Schedule, space: dict | str | None = None) -> list[Schedule]:
+    "Schedules to try: `'paper'` (27 points), a dict of lists, or None/'single' (just `cfg`)."
     if space is None or space == "single": return [cfg]
     space = PAPER_GRID if space == "paper" else space
     if not isinstance(space, dict) or not space or set(space) - set(PAPER_GRID) or \
@@ -152,13 +153,13 @@ def grid(cfg: FinetuneConfig, space: dict | str | None = None) -> list[FinetuneC
     keys = list(space)
     return [replace(cfg, **dict(zip(keys, v))) for v in itertools.product(*(space[k] for k in keys))]
 
-
 # %% ../nbs/13_config.ipynb #a8572170
 KEYWORDS_MAX = 50    # keywords per image kept in the feature store (msm4sr.image_keywords.STORE_TOP)
 
 PARAMS = {
     "dataset": Rule(str), "seeds": Rule(int, lo=0, many=True), "seed": Rule(int, lo=0),
-    "models": Rule(str, many=True), "baselines": Rule(str, many=True),
+    "models": Rule(str, many=True), "baselines": Rule(str, many=True, none=True), "model": Rule(str),
+    "checkpoint": Rule(str),
     "pretrain_epochs": Rule(int, lo=1), "pretrain_batch_size": Rule(int, lo=1),
     "finetune_epochs": Rule(int, lo=1), "epochs": Rule(int, lo=1), "patience": Rule(int, lo=1),
     "grid": Rule((str, dict)), "lr": Rule(float, above=0), "batch_size": Rule(int, lo=1),
@@ -202,11 +203,10 @@ def check_params(params: dict, **rules: Rule) -> dict:
         elif k == "device" and (p := _device_problem(v)): bad.append(p)
         elif k == "dictionary" and v is not None and not Path(v).expanduser().is_file():
             bad.append(f"dictionary={v!r}: no such file (expected a word list, one word per line)")
-    if not bad and "grid" in params:             # every grid point must make a valid FinetuneConfig
+    if not bad and "grid" in params:             # every grid point must make a valid Schedule
         try:
             base = {k: params[k] for k in ("lr", "batch_size", "weight_decay", "patience") if k in params}
-            grid(FinetuneConfig(**base), params["grid"])
+            grid(Schedule(**base), params["grid"])
         except ParamError as e: bad.append(str(e))
     if bad: raise ParamError("invalid parameters:\n  " + "\n  ".join(bad))
     return params
-

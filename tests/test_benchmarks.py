@@ -14,11 +14,12 @@ sys.path.insert(0, str(BENCH))
 def tiny(monkeypatch, tmp_path):
     monkeypatch.setenv("MSM4SR_BENCH_CACHE", str(tmp_path / "cache"))
     import synthetic
-    from msm4sr.config import ModelConfig
+    from msm4sr.config import MSM4SRConfig
+    from msm4sr.contract import DataInfo
     from msm4sr.recommenders import MSM4SR
     ds, feats = synthetic.make(0.003, dim=24)
     torch.manual_seed(0)
-    return ds, feats, MSM4SR(ds.n_items, feats, ModelConfig(dropout=0.0, moe_dropout=0.0))
+    return ds, feats, MSM4SR(DataInfo(0, ds.n_items, feats), MSM4SRConfig(dropout=0.0, moe_dropout=0.0))
 
 
 def test_synthetic_data_follows_the_office_statistics(tiny):
@@ -31,17 +32,19 @@ def test_synthetic_data_follows_the_office_statistics(tiny):
 
 def test_reference_style_computes_our_losses_and_metrics(tiny):
     import reference
-    from msm4sr.config import PretrainConfig
+    from dataclasses import replace
+    from msm4sr.contract import Batch
     from msm4sr.metrics import evaluate
     ds, _, model = tiny
     sp = ds.split()
     h, l, t = (torch.as_tensor(np.asarray(a), dtype=torch.long)[:64] for a in (sp["train"].history, sp["train"].length, sp["train"].target))
-    cfg = PretrainConfig(rho=0.3, mixup_max=0.0)
-    ours = model.pretrain_loss(h, l, t, cfg, torch.Generator().manual_seed(1))["loss"]
+    model.cfg = cfg = replace(model.cfg, rho=0.3, mixup_max=0.0)
+    b = Batch(h, l, t, h.shape[1], int(l.sum()), generator=torch.Generator().manual_seed(1))   # untrimmed, as the reference
+    ours = model.loss(b, "pretrain")["loss"]
     ref = reference.pretrain_loss(model, h, l, t, torch.Generator().manual_seed(1), cfg)
     assert torch.allclose(ours, ref, atol=1e-5)
     import torch.nn.functional as F
-    ft_ours = F.cross_entropy(model.scores(h[:, : int(l.max())], l), t)
+    ft_ours = model.loss(Batch.of(h, l, t))["loss"]
     assert torch.allclose(ft_ours, reference.finetune_loss(model, h, l, t), atol=1e-5)
     m_ours, m_ref = evaluate(model, sp["test"]), reference.evaluate(model, sp["test"], "cpu")
     assert all(abs(m_ours[k] - m_ref[k]) < 5e-3 for k in m_ours)       # float noise may flip a near-tie

@@ -42,7 +42,8 @@ def test_two_process_pretraining_reaches_one_process_quality(tmp_path):
     assert abs(r1 - r2) < 0.05
     from msm4sr.registry import load_dataset
     from msm4sr.metrics import evaluate
+    from msm4sr.contract import DataInfo
     from msm4sr.recommenders import Popularity
     ds = load_dataset("sample", verbose=False)
-    pop = evaluate(Popularity(ds.n_items, ds.train_items()), ds.split()["test"])["R@20"]
+    pop = evaluate(Popularity(DataInfo.from_dataset(ds)), ds.split()["test"])["R@20"]
     assert min(r1, r2) > 3 * pop

@@ -6,12 +6,15 @@ import papermill as pm
 import pytest
 import torch
 from conftest import REPO
-from msm4sr.config import ModelConfig, PretrainConfig, FinetuneConfig, grid
+from dataclasses import replace
+from msm4sr.config import ModelConfig, MSM4SRConfig, Schedule, PRETRAIN, grid
+from msm4sr.contract import Batch, DataInfo
 from msm4sr.recommenders import MSM4SR, SASRec
 from msm4sr.store import ModalityFeatures
 from msm4sr.train import pretrain, fit, grid_search, save_checkpoint, load_checkpoint, seed_everything
 
-CFG = ModelConfig(hidden=16, attn_dim=8, n_experts=2, inner=32, max_len=10)
+CFG = MSM4SRConfig(hidden=16, attn_dim=8, n_experts=2, inner=32, max_len=10)
+SCFG = ModelConfig(hidden=16, attn_dim=8, n_experts=2, inner=32, max_len=10)
 
 
 def toy(n_items=30, n_seq=120, seed=0):
@@ -34,40 +37,39 @@ def toy(n_items=30, n_seq=120, seed=0):
 def test_authors_code_flags(flags):
     splits, feats = toy()
     seed_everything(0)
-    m = MSM4SR(30, feats, ModelConfig(**{**vars(CFG), **flags}))
+    m = MSM4SR(DataInfo(0, 30, feats), replace(CFG, **flags, dropout_mode="uniform" if flags else "fixed",
+                                               projection=not flags, nip_false_negatives="zero" if flags else "exclude"))
     w0 = m.enc["text"].fusion.w1.weight.detach().clone()
-    cfg = PretrainConfig(epochs=2, batch_size=32, dropout_mode="uniform" if flags else "fixed",
-                         projection=not flags, nip_false_negatives="zero" if flags else "exclude")
-    r = pretrain(m, splits["train"], cfg, progress=False)
-    assert all(np.isfinite(r["loss"]))
+    r = pretrain(m, splits["train"], replace(PRETRAIN, epochs=2, batch_size=32), progress=False)
+    assert all(np.isfinite(r.loss))
     moved = not torch.equal(w0, m.enc["text"].fusion.w1.weight)
     assert moved == (not flags)                  # the paper's fusion trains; the authors' never moves
 
 
 def test_unimodal_path():
     splits, feats = toy()
-    m = MSM4SR(30, {"text": feats["text"]}, CFG)
-    h, l, t = (torch.as_tensor(getattr(splits["train"], k)[:16]) for k in ("history", "length", "target"))
-    out = m.pretrain_loss(h, l, t, PretrainConfig())
+    m = MSM4SR(DataInfo(0, 30, {"text": feats["text"]}), CFG)
+    b = Batch.of(*(getattr(splits["train"], k)[:16] for k in ("history", "length", "target")))
+    out = m.loss(b, "pretrain")
     assert set(out) == {"loss", "nip_text"}
-    assert m.scores(h, l).shape == (16, 31)
+    assert m.scores(b).shape == (16, 31)
 
 
 def test_grid_search_and_checkpoint(tmp_path):
     splits, feats = toy()
-    cfgs = grid(FinetuneConfig(epochs=3, patience=2), {"lr": [1e-4, 3e-3]})
-    r = grid_search(lambda: SASRec(30, CFG), splits, cfgs, progress=False)
-    assert len(r["grid"]) == 2 and r["valid"]["R@20"] == max(g["valid_R@20"] for g in r["grid"])
+    cfgs = grid(Schedule(epochs=3, patience=2), {"lr": [1e-4, 3e-3]})
+    r = grid_search(lambda: SASRec(30, SCFG), splits, cfgs, progress=False)
+    assert len(r.grid) == 2 and r.valid["R@20"] == max(g["valid_R@20"] for g in r.grid)
     seed_everything(1)
-    m = MSM4SR(30, feats, CFG)
-    fit(m, splits, FinetuneConfig(epochs=2), progress=False)
+    m = MSM4SR(DataInfo(0, 30, feats), CFG)
+    fit(m, splits, Schedule(epochs=2), progress=False)
     save_checkpoint(m, tmp_path / "ck")
-    m2 = MSM4SR(30, feats, CFG); load_checkpoint(m2, tmp_path / "ck")
+    m2 = MSM4SR(DataInfo(0, 30, feats), CFG); load_checkpoint(m2, tmp_path / "ck")
     for (k, a), (_, b) in zip(m.state_dict().items(), m2.state_dict().items()):
         assert torch.equal(a, b), k
     assert not {"enc.text.x", "enc.text.counts"} & set(m.state_dict())   # frozen feature tables are not saved
     with pytest.raises(ValueError, match="holds a MSM4SR"):
-        load_checkpoint(SASRec(30, CFG), tmp_path / "ck")
+        load_checkpoint(SASRec(30, SCFG), tmp_path / "ck")
 
 
 def test_table2_notebook_quick(tmp_path):
@@ -86,14 +88,15 @@ def test_table2_notebook_quick(tmp_path):
 
 def test_every_variant_runs_on_the_sample():
     "Each row of Tables II-IV is a configuration of the same code; one epoch of each, shared pre-training."
-    from msm4sr.experiments import VARIANTS, dataset_features, run_models
+    from msm4sr.experiments import VARIANTS, Plan, dataset_features, run_models
     from msm4sr.image_features import resnet_features
     from msm4sr.registry import load_dataset
     ds = load_dataset("sample", verbose=False)
     feats, _ = dataset_features(ds)
     resnet = {"text": feats["text"], "image": resnet_features(ds, "resnet18", "untrained", image_size=32)}
     rows = run_models(ds, {"default": feats, "resnet": resnet}, list(VARIANTS), (0,),
-                      PretrainConfig(epochs=1, batch_size=512), [FinetuneConfig(epochs=1)], progress=False)
+                      Plan({"pretrain": replace(PRETRAIN, epochs=1, batch_size=512), "train": [Schedule(epochs=1)]}),
+                      progress=False)
     assert [r["model"] for r in rows] == list(VARIANTS)
     for r in rows:
         assert 0 <= r["test_R@20"] <= 1 and len(r["ranks"]) == len(ds.split()["test"])     # Fig. 4 needs every row's ranks
