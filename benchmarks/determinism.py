@@ -4,7 +4,7 @@
     MSM4SR_REAL_DATA=../shared/data python benchmarks/determinism.py speed scientific2018
 
 `repeat` trains MSM4SR twice per run on the sample (1 pre-training + 2 fine-tuning epochs, seed 3, as the test in
-nbs/18_train.ipynb) in deterministic mode and counts runs whose metrics and weights are identical; `--load N`
+nbs/20_train.ipynb) in deterministic mode and counts runs whose metrics and weights are identical; `--load N`
 starts N busy-loop processes for the duration. `speed` prints s/epoch of pre-training and fine-tuning on a real
 dataset in three modes, each in its own process: torch's default threads, default threads + deterministic
 kernels, and deterministic mode (1 thread + deterministic kernels).
