@@ -12,7 +12,7 @@ from .config import ModelConfig
 
 # %% auto #0
 __all__ = ['NEG', 'AttentionFusion', 'MoEAdapter', 'ModalityEncoder', 'compute_dtype', 'sequence_dropout', 'complementary_mixup',
-           'TransformerLayer', 'SequenceTransformer', 'trim']
+           'TransformerLayer', 'SequenceTransformer']
 
 # %% ../nbs/16_model.ipynb #e446c4bd
 NEG = -1e9   # finite "minus infinity": keeps gradients finite when an item has no rows
@@ -133,8 +133,3 @@ class SequenceTransformer(nn.Module):
         for layer in self.layers: x = layer(x, index, B, L)
         last = torch.cumsum(length, 0) - 1 if packed else torch.arange(B, device=x.device) * L + length - 1
         return x[last]                                                     # last real token of each row
-
-def trim(history: torch.Tensor, length: torch.Tensor | int) -> torch.Tensor:
-    """Cut left-aligned histories to the longest sequence of the batch (trailing padding columns removed).
-    Pass that length as an int when the host knows it: `length.max()` of a GPU tensor waits for the device."""
-    return history[:, : (length if isinstance(length, int) else int(length.max()))]

@@ -104,7 +104,7 @@ def test_concurrent_prepare_returns_one_result(tmp_path):
 def test_damaged_checkpoints_are_refused(tmp_path):
     from msm4sr.config import ModelConfig
     from msm4sr.core import DataError
-    from msm4sr.recommenders import SASRec
+    from msm4sr.baselines.sasrec import SASRec
     from msm4sr.train import save_checkpoint, load_checkpoint
     cfg = ModelConfig(hidden=8, n_heads=2, inner=16)
     save_checkpoint(SASRec(20, cfg), tmp_path / "ck")

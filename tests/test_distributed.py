@@ -43,7 +43,7 @@ def test_two_process_pretraining_reaches_one_process_quality(tmp_path):
     from msm4sr.registry import load_dataset
     from msm4sr.metrics import evaluate
     from msm4sr.contract import DataInfo
-    from msm4sr.recommenders import Popularity
+    from msm4sr.baselines.popularity import Popularity
     ds = load_dataset("sample", verbose=False)
     pop = evaluate(Popularity(DataInfo.from_dataset(ds)), ds.split()["test"])["R@20"]
     assert min(r1, r2) > 3 * pop

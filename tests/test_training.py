@@ -9,7 +9,8 @@ from conftest import REPO
 from dataclasses import replace
 from msm4sr.config import ModelConfig, MSM4SRConfig, Schedule, PRETRAIN, grid
 from msm4sr.contract import Batch, DataInfo
-from msm4sr.recommenders import MSM4SR, SASRec
+from msm4sr.recommenders import MSM4SR
+from msm4sr.baselines.sasrec import SASRec
 from msm4sr.store import ModalityFeatures
 from msm4sr.train import pretrain, fit, grid_search, save_checkpoint, load_checkpoint, seed_everything
 
