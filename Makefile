@@ -5,7 +5,7 @@ BIN   := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 DATASET ?= sample
 
-.PHONY: venv demo test export clean-nbs
+.PHONY: venv demo test test-slow export clean-nbs
 
 $(STAMP): pyproject.toml constraints.txt setup.py
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -26,6 +26,10 @@ test: $(STAMP)
 	export HF_HUB_OFFLINE=1 MSM4SR_DATA=$$(mktemp -d) MSM4SR_REPORTS=$$(mktemp -d) && \
 	$(BIN)/pytest -q && \
 	$(BIN)/nbdev-test --n-workers 2
+
+# Long runs kept out of `make test` (quality checks that repeat a code path the default suite already smokes).
+test-slow: $(STAMP)
+	export HF_HUB_OFFLINE=1 MSM4SR_DATA=$$(mktemp -d) MSM4SR_REPORTS=$$(mktemp -d) && $(BIN)/pytest -q -m slow
 
 export: $(STAMP)
 	$(BIN)/nbdev-clean && $(BIN)/nbdev-export   # clean first: it assigns the cell ids the export refers to

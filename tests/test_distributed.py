@@ -29,6 +29,7 @@ def test_two_processes_take_the_same_steps_as_one(tmp_path):
     assert one["valid"]["R@20"] == pytest.approx(two["valid"]["R@20"], abs=0.01)
 
 
+@pytest.mark.slow
 def test_two_process_pretraining_reaches_one_process_quality(tmp_path):
     "Pre-training + fine-tuning in 2 processes lands where 1 process lands (within seed noise) and far above popularity."
     args = ("--model", "msm4sr", "--pretrain-epochs", "5", "--pretrain-batch-size", "256", "--epochs", "40",

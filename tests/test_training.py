@@ -73,6 +73,7 @@ def test_grid_search_and_checkpoint(tmp_path):
         load_checkpoint(SASRec(30, SCFG), tmp_path / "ck")
 
 
+@pytest.mark.slow
 def test_table2_notebook_quick(tmp_path):
     out = tmp_path / "reports"
     pm.execute_notebook(str(REPO / "nbs" / "table2.ipynb"), str(tmp_path / "t2.ipynb"), cwd=str(tmp_path),
