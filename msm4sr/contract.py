@@ -132,8 +132,14 @@ def register(cls):
     "Class decorator: add a `Recommender` to `MODELS` under its `name`."
     if not (isinstance(cls, type) and issubclass(cls, Recommender) and cls.name and cls.title):
         raise TypeError(f"{cls!r}: a Recommender subclass with a name and a title")
-    if cls.name in MODELS and MODELS[cls.name] is not cls:
-        raise ValueError(f"a model named {cls.name!r} is already registered ({MODELS[cls.name].__name__})")
+    old = MODELS.get(cls.name)
+    if old is not None and old is not cls:
+        # a notebook (`__main__`) re-defines an exported model while the package's class is registered: the
+        # package's stays, so notebooks run one after another in one process (nbdev-test) share one registry
+        if cls.__module__ == "__main__" and old.__module__ != "__main__": return cls
+        same = (old.__module__, old.__qualname__) == (cls.__module__, cls.__qualname__)
+        if not same and old.__module__ != "__main__":
+            raise ValueError(f"a model named {cls.name!r} is already registered ({old.__module__}.{old.__qualname__})")
     MODELS[cls.name] = cls
     return cls
 
