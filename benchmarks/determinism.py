@@ -65,8 +65,8 @@ def speed_child(name: str, mode: str, epochs: int):
     p = pretrain(m, sp["train"], replace(PRETRAIN, epochs=epochs), "cpu", progress=False)
     f = fit(m, sp, Schedule(epochs=epochs, patience=99), "cpu", progress=False)
     print(json.dumps({"dataset": name, "mode": mode, "threads": torch.get_num_threads(),
-                      "pretrain_s_per_epoch": round(p["seconds_per_epoch"], 2),
-                      "finetune_s_per_epoch": round(f["seconds_per_epoch"], 2)}), flush=True)
+                      "pretrain_s_per_epoch": round(p.seconds_per_epoch, 2),
+                      "finetune_s_per_epoch": round(f.seconds_per_epoch, 2)}), flush=True)
 
 def speed(name: str, epochs: int):
     rows = []

@@ -23,8 +23,8 @@ def main(names):
         p = pretrain(m, sp["train"], replace(PRETRAIN, epochs=3), dev, progress=False)
         f = fit(m, sp, Schedule(epochs=2, patience=99), dev, progress=False)
         t0 = time.perf_counter(); evaluate(m, sp["test"], dev); ev = time.perf_counter() - t0
-        out[name] = {"pretrain_s_per_epoch": round(p["seconds_per_epoch"], 2),
-                     "finetune_s_per_epoch": round(f["seconds_per_epoch"], 2), "eval_s": round(ev, 2),
+        out[name] = {"pretrain_s_per_epoch": round(p.seconds_per_epoch, 2),
+                     "finetune_s_per_epoch": round(f.seconds_per_epoch, 2), "eval_s": round(ev, 2),
                      "train_samples": len(sp["train"]), "test_users": len(sp["test"]), "peak_rss_mb": round(peak_memory_mb(dev)),
                      "torch_threads": torch.get_num_threads()}
         print(name, out[name], flush=True)

@@ -53,7 +53,7 @@ def child(a) -> dict:
             else:
                 run = lambda e: fit(model, sp, replace(fcfg, epochs=e), dev, progress=False)
             run(1)                                                   # warm-up epoch
-            times = [run(a.epochs)["seconds_per_epoch"]]              # training time only (fit's validation excluded)
+            times = [run(a.epochs).seconds_per_epoch]              # training time only (fit's validation excluded)
         else:
             opt = torch.optim.Adam(model.parameters(), lr=1e-3)
             loss_fn = partial(reference.pretrain_loss, cfg=model.cfg) if a.stage == "pretrain" else reference.finetune_loss

@@ -149,7 +149,7 @@ def run_models(ds, feats: dict, models=TABLE2, seeds=(0,), plan: Plan | None = N
     table = {**VARIANTS, **(variants or {})}
     feature_sets = feats if "default" in feats else {"default": feats}
     base = DataInfo.from_dataset(ds)
-    splits = ds.split(plan.model.get("max_len", 50))
+    splits = ds.split(plan.model.get("max_len"))            # None: the dataset's own
     rows = []
     for seed in seeds:
         shared = {}

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Callable
 import numpy as np
 from tqdm.auto import tqdm
-from .core import data_dir, write_json
+from .core import clean_leftovers, data_dir, write_json
 
 # %% auto #0
 __all__ = ['features_dir', 'content_hash', 'shard_layout', 'StoreEntry', 'store_entry', 'ModalityFeatures']
@@ -48,12 +48,6 @@ def _header(path: Path) -> dict:
     size = path.stat().st_size
     if size != 8 + n + end: raise ValueError(f"{size} bytes, its header says {8 + n + end} (truncated?)")
     return h
-
-def _alive(pid: int) -> bool:
-    try: os.kill(pid, 0)
-    except ProcessLookupError: return False
-    except OSError: pass                      # exists, owned by someone else
-    return True
 
 # %% ../nbs/09_store.ipynb #8fb25fc5
 def shard_layout(n_items: int, shard_size: int) -> list[tuple[int, int]]:
@@ -139,8 +133,7 @@ class StoreEntry:
         layout = {"key": self.key, "n_items": n_items, "shard_size": size, "shards": len(lay)}
         for p in self.path.glob("shard-*.safetensors"):        # beyond the layout: left by a finer one
             if (m := re.fullmatch(r"shard-(\d+)", p.stem)) and int(m[1]) >= len(lay): p.unlink(missing_ok=True)
-        for p in self.path.glob(".shard-*.tmp-*"):             # half-written by a killed run
-            if (pid := p.name.rpartition("-")[2]).isdigit() and not _alive(int(pid)): p.unlink(missing_ok=True)
+        clean_leftovers(self.path)                              # shards half-written by killed runs
         t0 = time.time()
         for i in tqdm(todo, desc=desc, unit=" shard", disable=len(todo) < 2, leave=False):
             lo, hi = lay[i]

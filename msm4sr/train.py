@@ -102,7 +102,6 @@ class StageResult:
     seconds: float = 0.0
     peak_memory_mb: float = 0.0
     world: int = 1
-    def __getitem__(self, k): return getattr(self, k)      # reads like the dicts it replaced
 
 @dataclass
 class FitResult(StageResult):
