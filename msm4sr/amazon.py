@@ -44,14 +44,19 @@ def parse_record(line: str) -> dict:
 _TAG = re.compile(r"<[^>]+>")
 _SENT_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])")
 
+
 def clean_text(s) -> str:
     "Unescape HTML entities, drop tags, collapse white space."
-    if not isinstance(s, str): return ""
+    if not isinstance(s, str):
+        return ""
     return " ".join(_TAG.sub(" ", html.unescape(s)).split())
 
+
 def _as_list(v) -> list:
-    if v is None: return []
+    if v is None:
+        return []
     return [v] if isinstance(v, str) else [x for x in v if isinstance(x, str)] if isinstance(v, list) else []
+
 
 def item_sentences(meta: dict, max_sentences: int = MAX_SENTENCES) -> list[str]:
     "Title, then description sentences, then feature sentences: cleaned, de-duplicated, at most `max_sentences`."
@@ -59,73 +64,102 @@ def item_sentences(meta: dict, max_sentences: int = MAX_SENTENCES) -> list[str]:
     parts = [("title", False)] + [("description", True), ("feature", True)]
     for key, split in parts:
         for chunk in _as_list(meta.get(key)):
-            for s in (_SENT_END.split(clean_text(chunk)) if split else [clean_text(chunk)]):
+            for s in _SENT_END.split(clean_text(chunk)) if split else [clean_text(chunk)]:
                 s = s.strip()
                 if len(s) > 1 and s.lower() not in seen:
-                    seen.add(s.lower()); out.append(s)
-                    if len(out) == max_sentences: return out
+                    seen.add(s.lower())
+                    out.append(s)
+                    if len(out) == max_sentences:
+                        return out
     return out
 
 # %% ../nbs/02_amazon.ipynb #4fca390e
 def image_urls(meta: dict, max_images: int = MAX_IMAGES) -> list[str]:
     "Up to `max_images` distinct image URLs, high-resolution ones first."
-    urls = _as_list(meta.get("imageURLHighRes")) or _as_list(meta.get("imageURL")) or _as_list(meta.get("imUrl"))
+    urls = (
+        _as_list(meta.get("imageURLHighRes")) or _as_list(meta.get("imageURL")) or _as_list(meta.get("imUrl"))
+    )
     return list(dict.fromkeys(u.strip() for u in urls if u.strip()))[:max_images]
+
 
 def local_images(folder: Path) -> dict[str, list[Path]]:
     "Map ASIN -> sorted image files in `folder` (`<ASIN>.<ext>` first, then `<ASIN>_<k>.<ext>` by k)."
     out: dict[str, list] = {}
-    if not folder.is_dir(): return out
+    if not folder.is_dir():
+        return out
     for p in folder.iterdir():
-        if p.suffix.lower() not in IMAGE_EXTS: continue
+        if p.suffix.lower() not in IMAGE_EXTS:
+            continue
         asin, _, k = p.stem.partition("_")
         out.setdefault(asin, []).append((int(k) if k.isdigit() else -1, p))
     return {a: [p for _, p in sorted(v)] for a, v in out.items()}
 
+
 def readable_image(path: Path) -> str | None:
     "None if Pillow can open and verify the file, else the reason."
     from PIL import Image, UnidentifiedImageError
+
     try:
-        with Image.open(path) as im: im.verify()
+        with Image.open(path) as im:
+            im.verify()
         return None
     except (OSError, UnidentifiedImageError, SyntaxError, ValueError) as e:
         return f"{type(e).__name__}: {e}"[:200]
 
 # %% ../nbs/02_amazon.ipynb #ec5ec57f
 _ASIN = re.compile(r"""['"]asin['"]\s*:\s*['"]([^'"]+)['"]""")
-MAX_UNIX_SECONDS = 9_223_372_036   # pandas' Timestamp range (int64 nanoseconds), about the year 2262
+MAX_UNIX_SECONDS = 9_223_372_036  # pandas' Timestamp range (int64 nanoseconds), about the year 2262
+
 
 def _find(folder: Path, meta: bool) -> Path:
     "The metadata file, or the review file: a 5-core `*_5.json[.gz]` first, else the one other `*.json[.gz]`."
-    pats = [["meta_*.json.gz", "meta_*.json"]] if meta else [["*_5.json.gz", "*_5.json"], ["*.json.gz", "*.json"]]
+    pats = (
+        [["meta_*.json.gz", "meta_*.json"]]
+        if meta
+        else [["*_5.json.gz", "*_5.json"], ["*.json.gz", "*.json"]]
+    )
     for group in pats:
         found = sorted({p for pat in group for p in folder.glob(pat) if p.name.startswith("meta_") == meta})
-        if found: break
+        if found:
+            break
     kind = "metadata file meta_<Category>.json[.gz]" if meta else "review file <Category>_5.json[.gz]"
-    if not found: raise DataError(f"no {kind} here", folder)
+    if not found:
+        raise DataError(f"no {kind} here", folder)
     if len(found) > 1:
         raise DataError(f"several candidates for the {kind}: {[p.name for p in found]}; keep one", folder)
     return found[0]
 
+
 def _review_time(rec: dict) -> int | str | None:
     "Unix seconds; a string saying why when the value is there but is not a time; None when absent."
     t = rec.get("unixReviewTime")
-    if isinstance(t, str) and t.strip().isdigit(): t = int(t)
+    if isinstance(t, str) and t.strip().isdigit():
+        t = int(t)
     if isinstance(t, (int, float)) and not isinstance(t, bool):
         # NaN, Infinity, 1e20 or -5 parse as JSON numbers but are no time: int() would fail or wrap
-        if math.isfinite(t) and 0 <= t <= MAX_UNIX_SECONDS: return int(t)
+        if math.isfinite(t) and 0 <= t <= MAX_UNIX_SECONDS:
+            return int(t)
         return f"unixReviewTime {t!r} is not unix seconds in 0..{MAX_UNIX_SECONDS:,}"
-    s = rec.get("reviewTime")   # e.g. "06 17, 2018"
+    s = rec.get("reviewTime")  # e.g. "06 17, 2018"
     if isinstance(s, str):
-        try: return int(dt.datetime.strptime(s.strip(), "%m %d, %Y").replace(tzinfo=dt.timezone.utc).timestamp())
-        except ValueError: return None
+        try:
+            return int(
+                dt.datetime.strptime(s.strip(), "%m %d, %Y").replace(tzinfo=dt.timezone.utc).timestamp()
+            )
+        except ValueError:
+            return None
     return None
+
 
 def _type_error(rec: dict, keys) -> str | None:
     "Ids must be strings: a number would lose leading zeros of an ASIN, a list or dict is no id."
-    bad = [f"{k} must be a string, not {type(rec[k]).__name__}" for k in keys
-           if rec.get(k) not in (None, "") and not isinstance(rec[k], str)]
+    bad = [
+        f"{k} must be a string, not {type(rec[k]).__name__}"
+        for k in keys
+        if rec.get(k) not in (None, "") and not isinstance(rec[k], str)
+    ]
     return "; ".join(bad) or None
+
 
 def read_reviews(path: Path, problems: Problems) -> pd.DataFrame:
     "Review lines -> (user, item, timestamp) in file order; bad lines are counted with file:line."
@@ -133,18 +167,31 @@ def read_reviews(path: Path, problems: Problems) -> pd.DataFrame:
     lines = iter_lines(path, problems)
     for n, line in tqdm(lines, desc=f"reading {path.name}", unit=" lines", mininterval=1, leave=False):
         where = f"{path.name}:{n}"
-        try: rec = parse_record(line)
-        except ValueError as e: problems.add("malformed_review_lines", f"{where} ({e})"); continue
+        try:
+            rec = parse_record(line)
+        except ValueError as e:
+            problems.add("malformed_review_lines", f"{where} ({e})")
+            continue
         u, i, t = rec.get("reviewerID"), rec.get("asin"), _review_time(rec)
         why = _type_error(rec, ("reviewerID", "asin")) or (t if isinstance(t, str) else None)
-        if why: problems.add("malformed_review_lines", f"{where} ({why})"); continue
-        missing = [k for k, v in (("reviewerID", u), ("asin", i), ("unixReviewTime/reviewTime", t))
-                   if v in (None, "")]
-        if missing: problems.add("reviews_missing_fields", f"{where} (missing {', '.join(missing)})"); continue
-        users.append(u); items.append(i); times.append(t)
+        if why:
+            problems.add("malformed_review_lines", f"{where} ({why})")
+            continue
+        missing = [
+            k
+            for k, v in (("reviewerID", u), ("asin", i), ("unixReviewTime/reviewTime", t))
+            if v in (None, "")
+        ]
+        if missing:
+            problems.add("reviews_missing_fields", f"{where} (missing {', '.join(missing)})")
+            continue
+        users.append(u)
+        items.append(i)
+        times.append(t)
     if not users:
         raise DataError(f"no usable review lines ({problems.summary()})" if problems else "empty file", path)
     return pd.DataFrame({"user": users, "item": items, "timestamp": np.asarray(times, np.int64)})
+
 
 def read_metadata(path: Path, wanted: set, problems: Problems) -> dict[str, dict]:
     "Metadata records of the `wanted` ASINs (others are counted and skipped without full parsing)."
@@ -154,35 +201,53 @@ def read_metadata(path: Path, wanted: set, problems: Problems) -> dict[str, dict
     for n, line in tqdm(it, desc=f"reading {path.name}", unit=" lines", mininterval=1, leave=False):
         lines += 1
         m = _ASIN.search(line)
-        if m and m.group(1) not in wanted: skipped += 1; continue
+        if m and m.group(1) not in wanted:
+            skipped += 1
+            continue
         where = f"{path.name}:{n}"
         try:
             rec = parse_record(line)
-            if why := _type_error(rec, ["asin"]): raise ValueError(why)
+            if why := _type_error(rec, ["asin"]):
+                raise ValueError(why)
         except ValueError as e:
-            problems.add("malformed_metadata_lines", f"{where} ({e})"); bad += 1
+            problems.add("malformed_metadata_lines", f"{where} ({e})")
+            bad += 1
             first_bad = first_bad or f"{where}: {e}"
             continue
         asin = rec.get("asin")
         if not asin:
-            problems.add("metadata_missing_asin", where); bad += 1
+            problems.add("metadata_missing_asin", where)
+            bad += 1
             first_bad = first_bad or f"{where}: no asin"
             continue
-        if asin not in wanted: skipped += 1; continue
-        if asin in recs: problems.add("duplicate_metadata_lines (kept last)", where)
+        if asin not in wanted:
+            skipped += 1
+            continue
+        if asin in recs:
+            problems.add("duplicate_metadata_lines (kept last)", where)
         recs[asin] = rec
     # an empty (e.g. 0-byte, interrupted) metadata file would leave every item without text: stop
     if not lines:
         k = problems["lines_too_long (skipped)"] - too_long
-        raise DataError("no metadata lines: expected one JSON object per line"
-                        + (f" ({k} over-long line(s) skipped)" if k else ""), path)
+        raise DataError(
+            "no metadata lines: expected one JSON object per line"
+            + (f" ({k} over-long line(s) skipped)" if k else ""),
+            path,
+        )
     if bad == lines:
         raise DataError(f"none of the {lines:,} metadata lines is usable (first: {first_bad})", path)
-    if skipped: problems.add("metadata_items_without_reviews", n=skipped)
+    if skipped:
+        problems.add("metadata_items_without_reviews", n=skipped)
     return recs
 
-def read_amazon2018(folder, name: str | None = None, check_images: bool = True,
-                    max_sentences: int = MAX_SENTENCES, max_images: int = MAX_IMAGES) -> RawData:
+
+def read_amazon2018(
+    folder,
+    name: str | None = None,
+    check_images: bool = True,
+    max_sentences: int = MAX_SENTENCES,
+    max_images: int = MAX_IMAGES,
+) -> RawData:
     "Read a folder holding `<Category>_5.json[.gz]`, `meta_<Category>.json[.gz]` and optionally `images/`."
     folder = Path(folder)
     problems = Problems()
@@ -198,13 +263,26 @@ def read_amazon2018(folder, name: str | None = None, check_images: bool = True,
         paths = []
         for p in local.get(asin, [])[:max_images]:
             why = readable_image(p) if check_images else None
-            if why: problems.add("unreadable_images", f"item {asin}: {p} ({why})")
-            else: paths.append(str(p.resolve()))
+            if why:
+                problems.add("unreadable_images", f"item {asin}: {p} ({why})")
+            else:
+                paths.append(str(p.resolve()))
         rows.append((asin, item_sentences(rec, max_sentences), image_urls(rec, max_images), paths))
     unknown = set(local) - wanted
-    if unknown: problems.add_all("local_images_of_unknown_items", sorted(unknown))
+    if unknown:
+        problems.add_all("local_images_of_unknown_items", sorted(unknown))
     items = pd.DataFrame(rows, columns=["item", "sentences", "image_urls", "image_paths"])
-    return RawData(name or folder.name, "amazon2018", inter, items, [rev_path, meta_path], problems,
-                   timestamp="unix seconds",
-                   info={"reviews_file": rev_path.name, "metadata_file": meta_path.name,
-                         "local_image_files": sum(map(len, local.values()))})
+    return RawData(
+        name or folder.name,
+        "amazon2018",
+        inter,
+        items,
+        [rev_path, meta_path],
+        problems,
+        timestamp="unix seconds",
+        info={
+            "reviews_file": rev_path.name,
+            "metadata_file": meta_path.name,
+            "local_image_files": sum(map(len, local.values())),
+        },
+    )

@@ -11,61 +11,105 @@ import pandas as pd
 __all__ = ['TWO_MODALITY', 'available_models', 'per_user', 'significance', 'significance_table', 'length_groups', 'group_metrics']
 
 # %% ../nbs/22_analysis.ipynb #355c9bea
-TWO_MODALITY = {"MSM4SR w/o NIP": "with one modality NIP is the only pre-training loss, so there is nothing left to pre-train",
-                "MSM4SR w/o CMCL": "with one modality there is no CMCL: identical to MSM4SR",
-                "MSM4SR w/o Mixup": "with one modality there is no mixup: identical to MSM4SR",
-                "MSM4SR-T": "with only text, the text term is all of Eq. 12: identical to MSM4SR",
-                "MSM4SR-V": "no image modality to score with",
-                "MSM4SR_ResNet": "no item images to run a ResNet on"}
+TWO_MODALITY = {
+    "MSM4SR w/o NIP": "with one modality NIP is the only pre-training loss, so there is nothing left to pre-train",
+    "MSM4SR w/o CMCL": "with one modality there is no CMCL: identical to MSM4SR",
+    "MSM4SR w/o Mixup": "with one modality there is no mixup: identical to MSM4SR",
+    "MSM4SR-T": "with only text, the text term is all of Eq. 12: identical to MSM4SR",
+    "MSM4SR-V": "no image modality to score with",
+    "MSM4SR_ResNet": "no item images to run a ResNet on",
+}
+
 
 def available_models(models, modalities, feature_sets=(), have=()) -> tuple[list, list]:
     """`(runnable, notes)`: the rows of `models` that exist for a dataset with these modalities (and extras
     `have`, e.g. 'attributes'), and why others do not — what the registered model `needs`, or the variant."""
     from msm4sr.contract import model_class, missing_needs
     from msm4sr.experiments import VARIANTS
+
     keep, notes = [], []
     for m in models:
         lacks = missing_needs(model_class(VARIANTS[m].model), modalities, have) if m in VARIANTS else []
-        if lacks: notes.append(f"{m}: not run — needs {', '.join(lacks)}, which this dataset does not have")
-        elif "image" not in modalities and m in TWO_MODALITY and not (m == "MSM4SR_ResNet" and "resnet" in feature_sets):
+        if lacks:
+            notes.append(f"{m}: not run — needs {', '.join(lacks)}, which this dataset does not have")
+        elif (
+            "image" not in modalities
+            and m in TWO_MODALITY
+            and not (m == "MSM4SR_ResNet" and "resnet" in feature_sets)
+        ):
             notes.append(f"{m}: not run — {TWO_MODALITY[m]}")
         elif m == "MSM4SR_ResNet" and "resnet" not in feature_sets:
             notes.append(f"{m}: not run — no ResNet / precomputed image features other than the default ones")
-        else: keep.append(m)
+        else:
+            keep.append(m)
     return keep, notes
 
 # %% ../nbs/22_analysis.ipynb #1f2480f6
 def per_user(ranks, metric: str = "R@20") -> np.ndarray:
     "Per-user hit@K (`R@K`) or NDCG@K (`N@K`) from ranks."
-    kind, k = metric.split("@"); k = int(k); r = np.asarray(ranks, float)
+    kind, k = metric.split("@")
+    k = int(k)
+    r = np.asarray(ranks, float)
     hit = (r <= k).astype(float)
-    if kind == "R": return hit
-    if kind == "N": return hit / np.log2(r + 1)
+    if kind == "R":
+        return hit
+    if kind == "N":
+        return hit / np.log2(r + 1)
     raise ValueError(f"metric must be R@K or N@K, got {metric!r}")
 
 # %% ../nbs/22_analysis.ipynb #410c376f
-def significance(rows: list[dict], a: str, b: str, metric: str = "R@20", n_boot: int = 2000, seed: int = 0,
-                 split: str = "test") -> dict:
+def significance(
+    rows: list[dict],
+    a: str,
+    b: str,
+    metric: str = "R@20",
+    n_boot: int = 2000,
+    seed: int = 0,
+    split: str = "test",
+) -> dict:
     """Is row `a` better than row `b`? Mean ± std over the seeds both have, the paired t-test across seeds,
     and a paired bootstrap over users (needs the rows' `ranks`)."""
     from scipy import stats
+
     ra = {r["seed"]: r for r in rows if r["model"] == a}
     rb = {r["seed"]: r for r in rows if r["model"] == b}
     seeds = sorted(set(ra) & set(rb))
-    if not seeds: raise ValueError(f"no seed on which both {a!r} and {b!r} ran")
-    va = np.array([ra[s][f"{split}_{metric}"] for s in seeds]); vb = np.array([rb[s][f"{split}_{metric}"] for s in seeds])
-    out = {"a": a, "b": b, "metric": metric, "seeds": len(seeds), "mean_a": va.mean(), "mean_b": vb.mean(),
-           "std_a": va.std(ddof=1) if len(seeds) > 1 else 0.0, "std_b": vb.std(ddof=1) if len(seeds) > 1 else 0.0,
-           "diff": va.mean() - vb.mean(), "p_seeds": np.nan}
-    if len(seeds) > 1 and np.any(va != vb): out["p_seeds"] = float(stats.ttest_rel(va, vb).pvalue)
+    if not seeds:
+        raise ValueError(f"no seed on which both {a!r} and {b!r} ran")
+    va = np.array([ra[s][f"{split}_{metric}"] for s in seeds])
+    vb = np.array([rb[s][f"{split}_{metric}"] for s in seeds])
+    out = {
+        "a": a,
+        "b": b,
+        "metric": metric,
+        "seeds": len(seeds),
+        "mean_a": va.mean(),
+        "mean_b": vb.mean(),
+        "std_a": va.std(ddof=1) if len(seeds) > 1 else 0.0,
+        "std_b": vb.std(ddof=1) if len(seeds) > 1 else 0.0,
+        "diff": va.mean() - vb.mean(),
+        "p_seeds": np.nan,
+    }
+    if len(seeds) > 1 and np.any(va != vb):
+        out["p_seeds"] = float(stats.ttest_rel(va, vb).pvalue)
     if all(ra[s].get("ranks") is not None and rb[s].get("ranks") is not None for s in seeds):
-        d = np.mean([per_user(ra[s]["ranks"], metric) - per_user(rb[s]["ranks"], metric) for s in seeds], axis=0)
+        d = np.mean(
+            [per_user(ra[s]["ranks"], metric) - per_user(rb[s]["ranks"], metric) for s in seeds], axis=0
+        )
         rng = np.random.default_rng(seed)
-        boots = np.concatenate([d[rng.integers(0, len(d), (min(500, n_boot - i), len(d)))].mean(1)
-                                for i in range(0, n_boot, 500)])
-        out.update(ci_low=float(np.quantile(boots, 0.025)), ci_high=float(np.quantile(boots, 0.975)),
-                   p_users=float(min(1.0, 2 * min((boots <= 0).mean(), (boots >= 0).mean()))))
+        boots = np.concatenate(
+            [
+                d[rng.integers(0, len(d), (min(500, n_boot - i), len(d)))].mean(1)
+                for i in range(0, n_boot, 500)
+            ]
+        )
+        out.update(
+            ci_low=float(np.quantile(boots, 0.025)),
+            ci_high=float(np.quantile(boots, 0.975)),
+            p_users=float(min(1.0, 2 * min((boots <= 0).mean(), (boots >= 0).mean()))),
+        )
     return out
+
 
 def significance_table(rows: list[dict], pairs, metric: str = "R@20", **kw) -> pd.DataFrame:
     "`significance` for each (a, b) pair whose rows exist, as a table."
@@ -77,13 +121,14 @@ def length_groups(lengths, n_groups: int = 5) -> tuple[np.ndarray, list[str]]:
     "`(group index per user, labels like '4-5')` from quantiles of the history lengths (tied cuts merged)."
     lengths = np.asarray(lengths)
     cuts = np.unique(np.quantile(lengths, np.linspace(0, 1, n_groups + 1)[1:-1], method="lower"))
-    g = np.searchsorted(cuts, lengths, side="left")       # group k holds cuts[k-1] < length <= cuts[k]
+    g = np.searchsorted(cuts, lengths, side="left")  # group k holds cuts[k-1] < length <= cuts[k]
     edges = [lengths.min()] + [c + 1 for c in cuts]
     hi = list(cuts) + [lengths.max()]
     labels = [f"{lo}-{h}" if lo != h else f"{lo}" for lo, h in zip(edges, hi)]
     used = np.unique(g)
     remap = {k: i for i, k in enumerate(used)}
     return np.vectorize(remap.get)(g), [labels[k] for k in used]
+
 
 def group_metrics(rows: list[dict], lengths, metrics=("R@20", "N@20"), n_groups: int = 5) -> pd.DataFrame:
     "Per model, group and metric: mean over users of the group (then over seeds) ± std over seeds."
@@ -93,9 +138,22 @@ def group_metrics(rows: list[dict], lengths, metrics=("R@20", "N@20"), n_groups:
         for k, lab in enumerate(labels):
             sel = g == k
             for m in metrics:
-                out.append({"model": r["model"], "seed": r["seed"], "group": lab, "users": int(sel.sum()), "metric": m,
-                            "value": float(per_user(np.asarray(r["ranks"])[sel], m).mean())})
+                out.append(
+                    {
+                        "model": r["model"],
+                        "seed": r["seed"],
+                        "group": lab,
+                        "users": int(sel.sum()),
+                        "metric": m,
+                        "value": float(per_user(np.asarray(r["ranks"])[sel], m).mean()),
+                    }
+                )
     df = pd.DataFrame(out)
-    return (df.groupby(["model", "group", "metric"], sort=False)
-              .agg(users=("users", "first"), mean=("value", "mean"), std=("value", "std"), seeds=("seed", "nunique"))
-              .reset_index().fillna({"std": 0.0}))
+    return (
+        df.groupby(["model", "group", "metric"], sort=False)
+        .agg(
+            users=("users", "first"), mean=("value", "mean"), std=("value", "std"), seeds=("seed", "nunique")
+        )
+        .reset_index()
+        .fillna({"std": 0.0})
+    )

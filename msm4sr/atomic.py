@@ -15,29 +15,37 @@ from .amazon import item_sentences
 __all__ = ['MAX_ABS_TIME', 'read_atomic', 'parse_times', 'read_recbole', 'reconstruct', 'read_unisrec']
 
 # %% ../nbs/03_atomic.ipynb #47687533
-MAX_ABS_TIME = 2 ** 53   # float64 holds integers exactly up to here; beyond, int64 conversion can wrap
+MAX_ABS_TIME = 2**53  # float64 holds integers exactly up to here; beyond, int64 conversion can wrap
+
 
 def read_atomic(path, problems: Problems | None = None, required=()) -> pd.DataFrame:
     """A tab-separated atomic file as strings; header `name:type` becomes column `name`. Rows with the wrong
     number of fields are counted in `problems` with file:line (or raise when `problems` is None)."""
     path = Path(path)
     lines = iter_lines(path, problems)
-    try: _, header = next(lines)
-    except StopIteration: raise DataError("empty file, expected a header line", path, 1) from None
+    try:
+        _, header = next(lines)
+    except StopIteration:
+        raise DataError("empty file, expected a header line", path, 1) from None
     cols = [h.split(":")[0].strip() for h in header.split("\t")]
     missing = [c for c in required if c not in cols]
-    if missing: raise DataError(f"header has no column(s) {missing}; found {cols}", path, 1)
+    if missing:
+        raise DataError(f"header has no column(s) {missing}; found {cols}", path, 1)
     rows, lineno = [], []
     for n, line in lines:
         f = line.split("\t")
         if len(f) != len(cols):
             msg = f"expected {len(cols)} tab-separated fields {cols}, got {len(f)}"
-            if problems is None: raise DataError(msg, path, n)
-            problems.add(f"malformed_lines_{path.name}", f"{path.name}:{n} ({msg})"); continue
-        rows.append(f); lineno.append(n)
+            if problems is None:
+                raise DataError(msg, path, n)
+            problems.add(f"malformed_lines_{path.name}", f"{path.name}:{n} ({msg})")
+            continue
+        rows.append(f)
+        lineno.append(n)
     df = pd.DataFrame(rows, columns=cols, dtype=str)
     df.attrs["lines"] = lineno
     return df
+
 
 def parse_times(values: pd.Series, path=None, lines=None) -> tuple[np.ndarray, str]:
     """Timestamps as float seconds: numbers as given, or `YYYY-MM-DD` dates (day resolution). NaN where
@@ -49,29 +57,40 @@ def parse_times(values: pd.Series, path=None, lines=None) -> tuple[np.ndarray, s
     if num.notna().any() and day.notna().any():
         i, j = int(day.notna().idxmax()), int(num.notna().idxmax())
         at = (lambda k: f"line {lines[k]}") if lines is not None else (lambda k: f"row {k + 1}")
-        raise DataError(f"timestamps mix YYYY-MM-DD dates ({at(i)}: {values[i]!r}) and numbers "
-                        f"({at(j)}: {values[j]!r}); expected one kind in the whole file", path)
+        raise DataError(
+            f"timestamps mix YYYY-MM-DD dates ({at(i)}: {values[i]!r}) and numbers "
+            f"({at(j)}: {values[j]!r}); expected one kind in the whole file",
+            path,
+        )
     if day.notna().any():
         sec = (day - pd.Timestamp(0, tz="UTC")) // pd.Timedelta(seconds=1)
         return sec.to_numpy(np.float64, na_value=np.nan), "day (unix seconds of the date)"
     t = num.to_numpy(np.float64, copy=True)
-    with np.errstate(invalid="ignore"): t[~(np.abs(t) <= MAX_ABS_TIME)] = np.nan   # also catches inf, NaN
+    with np.errstate(invalid="ignore"):
+        t[~(np.abs(t) <= MAX_ABS_TIME)] = np.nan  # also catches inf, NaN
     return t, "unix seconds"
 
 # %% ../nbs/03_atomic.ipynb #17176c84
 def _one(folder: Path, pattern: str, what: str, required=True) -> Path | None:
-    found = sorted(p for p in folder.glob(pattern) if not any(s in p.name for s in (".train.", ".valid.", ".test.")))
-    if len(found) > 1: raise DataError(f"several {what} files {[p.name for p in found]}; keep one", folder)
-    if not found and required: raise DataError(f"no {what} file ({pattern}) here", folder)
+    found = sorted(
+        p for p in folder.glob(pattern) if not any(s in p.name for s in (".train.", ".valid.", ".test."))
+    )
+    if len(found) > 1:
+        raise DataError(f"several {what} files {[p.name for p in found]}; keep one", folder)
+    if not found and required:
+        raise DataError(f"no {what} file ({pattern}) here", folder)
     return found[0] if found else None
+
 
 def _texts(path: Path, problems: Problems) -> dict[str, list[str]]:
     t = read_atomic(path, problems)
     key, val = t.columns[0], ("text" if "text" in t.columns else t.columns[-1])
     dup = t[key].duplicated(keep="last").to_numpy()
-    problems.add_all("duplicate_text_rows (kept last)",
-                     [f"{path.name}:{n}" for n in np.asarray(t.attrs["lines"])[dup]])
+    problems.add_all(
+        "duplicate_text_rows (kept last)", [f"{path.name}:{n}" for n in np.asarray(t.attrs["lines"])[dup]]
+    )
     return {k: item_sentences({"description": [v]}) for k, v in zip(t[key], t[val])}
+
 
 def _link(path: Path, problems: Problems) -> dict[str, str]:
     "Item id -> ASIN; one id with two ASINs, or two ids with one ASIN, would split or merge items: error."
@@ -81,18 +100,29 @@ def _link(path: Path, problems: Problems) -> dict[str, str]:
     m, line_of, id_of = {}, {}, {}
     for k, v, n in zip(link.iloc[:, 0], link.iloc[:, 1], link.attrs["lines"]):
         if k in m and m[k] != v:
-            raise DataError(f"item id {k!r} is linked to two ASINs: {m[k]!r} on line {line_of[k]} and {v!r} "
-                            f"on line {n}", path, n)
-        if k in m: problems.add(f"duplicate_lines_{path.name}", f"{path.name}:{n}"); continue
+            raise DataError(
+                f"item id {k!r} is linked to two ASINs: {m[k]!r} on line {line_of[k]} and {v!r} on line {n}",
+                path,
+                n,
+            )
+        if k in m:
+            problems.add(f"duplicate_lines_{path.name}", f"{path.name}:{n}")
+            continue
         if v in id_of:
-            raise DataError(f"ASIN {v!r} is linked to two item ids: {id_of[v]!r} on line {line_of[id_of[v]]} "
-                            f"and {k!r} on line {n}; they would merge into one item", path, n)
+            raise DataError(
+                f"ASIN {v!r} is linked to two item ids: {id_of[v]!r} on line {line_of[id_of[v]]} "
+                f"and {k!r} on line {n}; they would merge into one item",
+                path,
+                n,
+            )
         m[k], line_of[k], id_of[v] = v, n, k
     return m
 
+
 def read_recbole(folder, name: str | None = None) -> RawData:
     "Read `<name>.inter` (+ `.link`, `.text`) from a RecBole atomic dataset folder."
-    folder = Path(folder); problems = Problems()
+    folder = Path(folder)
+    problems = Problems()
     ipath = _one(folder, "*.inter", "interaction (.inter)")
     inter = read_atomic(ipath, problems, required=["user_id", "item_id"])
     if "timestamp" in inter:
@@ -100,12 +130,15 @@ def read_recbole(folder, name: str | None = None) -> RawData:
         bad = np.isnan(ts)
         if bad.any():
             lines = np.asarray(inter.attrs["lines"])[bad]
-            problems.add_all("unparseable_timestamps (line dropped)",
-                             [f"{ipath.name}:{n} ({v!r})" for n, v in zip(lines, inter["timestamp"][bad])])
+            problems.add_all(
+                "unparseable_timestamps (line dropped)",
+                [f"{ipath.name}:{n} ({v!r})" for n, v in zip(lines, inter["timestamp"][bad])],
+            )
             inter, ts = inter[~bad], ts[~bad]
     else:
         ts, tkind = np.arange(len(inter), dtype=np.float64), "order"
-    if not len(inter): raise DataError(f"no usable interaction lines ({problems.summary()})", ipath)
+    if not len(inter):
+        raise DataError(f"no usable interaction lines ({problems.summary()})", ipath)
     sources = [ipath]
     item = inter["item_id"].to_numpy()
     lpath = _one(folder, "*.link", "item link (.link)", required=False)
@@ -119,13 +152,29 @@ def read_recbole(folder, name: str | None = None) -> RawData:
     ids = pd.unique(df["item"])
     texts = {}
     tpath = _one(folder, "*.text", "item text (.text)", required=False)
-    if tpath: texts = _texts(tpath, problems); sources.append(tpath)
-    items = pd.DataFrame({"item": ids, "sentences": [texts.get(i, []) for i in ids],
-                          "image_urls": [[] for _ in ids], "image_paths": [[] for _ in ids]})
+    if tpath:
+        texts = _texts(tpath, problems)
+        sources.append(tpath)
+    items = pd.DataFrame(
+        {
+            "item": ids,
+            "sentences": [texts.get(i, []) for i in ids],
+            "image_urls": [[] for _ in ids],
+            "image_paths": [[] for _ in ids],
+        }
+    )
     if tpath:
         problems.add_all("text_rows_of_unknown_items", sorted(set(texts) - set(ids)))
-    return RawData(name or folder.name, "recbole", df, items, sources, problems, timestamp=tkind,
-                   info={"modalities": ["text"] if tpath else []})
+    return RawData(
+        name or folder.name,
+        "recbole",
+        df,
+        items,
+        sources,
+        problems,
+        timestamp=tkind,
+        info={"modalities": ["text"] if tpath else []},
+    )
 
 # %% ../nbs/03_atomic.ipynb #34bd1f8f
 def _rows(path: Path, problems: Problems) -> pd.DataFrame:
@@ -134,47 +183,70 @@ def _rows(path: Path, problems: Problems) -> pd.DataFrame:
     t.attrs["path"] = path
     return t
 
-def reconstruct(train: pd.DataFrame, valid: pd.DataFrame, test: pd.DataFrame, path=None) -> dict[str, list[str]]:
+
+def reconstruct(
+    train: pd.DataFrame, valid: pd.DataFrame, test: pd.DataFrame, path=None
+) -> dict[str, list[str]]:
     """User -> full item sequence, checked against every given row — train, valid and test — as the
     leave-one-out split with every training prefix."""
+
     def by_user(t):
         return list(zip(t["user_id"], t["hist"], t["item_id"]))
+
     tr: dict[str, list] = {}
-    for u, h, y in by_user(train): tr.setdefault(u, []).append((h, y))
+    for u, h, y in by_user(train):
+        tr.setdefault(u, []).append((h, y))
     va, te = {}, {}
     for rows, dst, part in ((valid, va, "validation"), (test, te, "test")):
         for u, h, y in by_user(rows):
-            if u in dst: raise DataError(f"user {u} has several {part} rows; not a leave-one-out split", path)
+            if u in dst:
+                raise DataError(f"user {u} has several {part} rows; not a leave-one-out split", path)
             dst[u] = (h, y)
     seqs = {}
     for u, (h, y) in te.items():
         g = tr.get(u, [])
         if len(h) + 1 == len(g) + 3 or not g:
             s = h + [y]
-        else:   # history cut at the maximum length: first item + training targets (by prefix length) + valid + test
-            if u not in va: raise DataError(f"user {u} has training rows but no validation row", path)
+        else:  # history cut at the maximum length: first item + training targets (by prefix length) + valid + test
+            if u not in va:
+                raise DataError(f"user {u} has training rows but no validation row", path)
             g = sorted(g, key=lambda r: len(r[0]))
             s = [g[0][0][0]] + [r[1] for r in g] + [va[u][1], y]
         seqs[u] = s
-    def matches(s, t, h, y): return s is not None and 0 < t < len(s) and s[t] == y and s[max(0, t - len(h)):t] == h
-    for u, (h, y) in te.items():   # trivially true unless the sequence was rebuilt from the training rows
+
+    def matches(s, t, h, y):
+        return s is not None and 0 < t < len(s) and s[t] == y and s[max(0, t - len(h)) : t] == h
+
+    for u, (h, y) in te.items():  # trivially true unless the sequence was rebuilt from the training rows
         if not matches(seqs[u], len(seqs[u]) - 1, h, y):
-            raise DataError(f"test row of user {u} ({h} -> {y}) does not match the sequence its train and "
-                            f"valid rows give: {seqs[u]}", path)
+            raise DataError(
+                f"test row of user {u} ({h} -> {y}) does not match the sequence its train and "
+                f"valid rows give: {seqs[u]}",
+                path,
+            )
     for u, (h, y) in va.items():
         s = seqs.get(u)
         if not matches(s, len(s) - 2 if s else 0, h, y):
-            raise DataError(f"valid row of user {u} does not match the leave-one-out split of its sequence {s}", path)
+            raise DataError(
+                f"valid row of user {u} does not match the leave-one-out split of its sequence {s}", path
+            )
     for u, g in tr.items():
         s = seqs.get(u)
         if s is None or len(g) != max(len(s) - 3, 0):
-            raise DataError(f"user {u} has {len(g)} training rows, leave-one-out of its sequence {s} gives "
-                            f"{max(len(s or []) - 3, 0)}", path)
-        for k, (h, y) in enumerate(sorted(g, key=lambda r: len(r[0])), 1):   # stable: file order past the cut
+            raise DataError(
+                f"user {u} has {len(g)} training rows, leave-one-out of its sequence {s} gives "
+                f"{max(len(s or []) - 3, 0)}",
+                path,
+            )
+        for k, (h, y) in enumerate(sorted(g, key=lambda r: len(r[0])), 1):  # stable: file order past the cut
             if not matches(s, k, h, y):
-                raise DataError(f"train row of user {u} ({h} -> {y}) does not match the leave-one-out split "
-                                f"of its sequence {s}", path)
+                raise DataError(
+                    f"train row of user {u} ({h} -> {y}) does not match the leave-one-out split "
+                    f"of its sequence {s}",
+                    path,
+                )
     return seqs
+
 
 def _index(path: Path, problems: Problems, what: str) -> dict[str, str]:
     "`.item2index` / `.user2index`: lines `token<TAB>index`, indices exactly 0..n-1 -> {str(index): token}."
@@ -182,69 +254,96 @@ def _index(path: Path, problems: Problems, what: str) -> dict[str, str]:
     for n, line in iter_lines(path, problems):
         f = line.split("\t")
         if len(f) != 2 or not f[1].strip().isdigit():
-            raise DataError(f"expected `{what}<TAB>index` with a non-negative integer index, got {line[:80]!r}",
-                            path, n)
+            raise DataError(
+                f"expected `{what}<TAB>index` with a non-negative integer index, got {line[:80]!r}", path, n
+            )
         tok, idx = f[0].strip(), str(int(f[1]))
         if idx in tok_of:
             raise DataError(f"index {idx} is given twice: line {line_of[idx]} and line {n}", path, n)
         if tok in first:
             raise DataError(f"{what} {tok!r} is given twice: line {first[tok]} and line {n}", path, n)
         tok_of[idx], line_of[idx], first[tok] = tok, n, n
-    if not tok_of: raise DataError(f"empty file: expected one `{what}<TAB>index` line per {what}", path)
+    if not tok_of:
+        raise DataError(f"empty file: expected one `{what}<TAB>index` line per {what}", path)
     gap = next((i for i in range(len(tok_of)) if str(i) not in tok_of), None)
     if gap is not None:
-        raise DataError(f"indices are not 0..{len(tok_of) - 1}: {gap} is missing (largest "
-                        f"{max(map(int, tok_of))})", path)
+        raise DataError(
+            f"indices are not 0..{len(tok_of) - 1}: {gap} is missing (largest {max(map(int, tok_of))})", path
+        )
     return tok_of
+
 
 def _check_items(rows: pd.DataFrame, known: dict, idx_path: Path):
     "Every item token of a split file must be in `.item2index`: name the first line that is not."
-    seen = set(rows["item_id"]); seen.update(*rows["hist"])
-    if not seen - known.keys(): return
+    seen = set(rows["item_id"])
+    seen.update(*rows["hist"])
+    if not seen - known.keys():
+        return
     for n, h, y in zip(rows.attrs["lines"], rows["hist"], rows["item_id"]):
         miss = [i for i in h + [y] if i not in known]
         if miss:
-            raise DataError(f"item {miss[0]!r} is not in {idx_path.name} (indices 0..{len(known) - 1})",
-                            rows.attrs["path"], n)
+            raise DataError(
+                f"item {miss[0]!r} is not in {idx_path.name} (indices 0..{len(known) - 1})",
+                rows.attrs["path"],
+                n,
+            )
+
 
 def _feature(path: Path, n_items: int, dim: int | None = None) -> np.ndarray:
     """Raw float32 rows, one per item of `.item2index`. The width comes from `dim` when declared, else from
     the file size; both must make whole rows. Non-finite values are refused: a NaN row would poison training."""
     size = path.stat().st_size
-    if size == 0: raise DataError(f"empty feature file: expected {n_items:,} rows of float32", path)
+    if size == 0:
+        raise DataError(f"empty feature file: expected {n_items:,} rows of float32", path)
     if size % (4 * n_items):
-        raise DataError(f"{size:,} bytes is not {n_items:,} rows of float32 (one per item of .item2index): "
-                        f"{size / 4 / n_items:.4g} values per row", path)
+        raise DataError(
+            f"{size:,} bytes is not {n_items:,} rows of float32 (one per item of .item2index): "
+            f"{size / 4 / n_items:.4g} values per row",
+            path,
+        )
     width = size // (4 * n_items)
     if dim is not None and width != dim:
         rows = f" = {size // (4 * dim):,} rows of {dim}" if size % (4 * dim) == 0 else ""
-        raise DataError(f"declared dimension {dim} needs {4 * n_items * dim:,} bytes for {n_items:,} items; "
-                        f"the file has {size:,} ({width} values per item{rows})", path)
+        raise DataError(
+            f"declared dimension {dim} needs {4 * n_items * dim:,} bytes for {n_items:,} items; "
+            f"the file has {size:,} ({width} values per item{rows})",
+            path,
+        )
     mat = np.fromfile(path, dtype=np.float32).reshape(n_items, width)
     bad = np.flatnonzero(~np.isfinite(mat).all(1))
     if len(bad):
-        raise DataError(f"{len(bad):,} of {n_items:,} rows hold NaN or infinite values (item indices "
-                        f"{bad[:5].tolist()}); regenerate the file", path)
+        raise DataError(
+            f"{len(bad):,} of {n_items:,} rows hold NaN or infinite values (item indices "
+            f"{bad[:5].tolist()}); regenerate the file",
+            path,
+        )
     return mat
+
 
 def read_unisrec(folder, name: str | None = None, feature_dims: int | dict | None = None) -> RawData:
     """Read UniSRec downstream data: `.train/.valid/.test.inter`, `.item2index`, `.user2index`, `.text`,
     `.feat*CLS`. `feature_dims`: the width of every `.feat*` matrix, or {suffix: width}, checked against the
     file size; without it the width is inferred from the size and the item count, and meta.json says so."""
-    folder = Path(folder); problems = Problems()
-    tr_p = _one_split(folder, "train"); stem = tr_p.name[: -len(".train.inter")]
+    folder = Path(folder)
+    problems = Problems()
+    tr_p = _one_split(folder, "train")
+    stem = tr_p.name[: -len(".train.inter")]
     va_p, te_p = folder / f"{stem}.valid.inter", folder / f"{stem}.test.inter"
     for p in (va_p, te_p):
-        if not p.exists(): raise DataError(f"missing {p.name} beside {tr_p.name}", folder)
+        if not p.exists():
+            raise DataError(f"missing {p.name} beside {tr_p.name}", folder)
     train, valid, test = (_rows(p, problems) for p in (tr_p, va_p, te_p))
     idx_p, u2 = folder / f"{stem}.item2index", folder / f"{stem}.user2index"
     items_of = _index(idx_p, problems, "ASIN") if idx_p.exists() else None
     if items_of is not None:
-        for rows in (train, valid, test): _check_items(rows, items_of, idx_p)
+        for rows in (train, valid, test):
+            _check_items(rows, items_of, idx_p)
     seqs = reconstruct(train, valid, test, folder)
     users = _index(u2, problems, "user id") if u2.exists() else None
     if users is not None:
-        problems.add_all("users_without_user2index (token kept)", [f"user {u}" for u in seqs if u not in users])
+        problems.add_all(
+            "users_without_user2index (token kept)", [f"user {u}" for u in seqs if u not in users]
+        )
     name_of = items_of.__getitem__ if items_of is not None else (lambda i: i)
     uname = (lambda u: users.get(u, u)) if users is not None else (lambda u: u)
     rows = [(uname(u), name_of(i), k) for u, s in seqs.items() for k, i in enumerate(s)]
@@ -254,12 +353,21 @@ def read_unisrec(folder, name: str | None = None, feature_dims: int | dict | Non
     sources = [tr_p, va_p, te_p] + [p for p in (idx_p, u2) if p.exists()]
     texts = {}
     tpath = folder / f"{stem}.text"
-    if tpath.exists(): texts = _texts(tpath, problems); sources.append(tpath)
-    items = pd.DataFrame({"item": ids, "sentences": [texts.get(i, []) for i in ids],
-                          "image_urls": [[] for _ in ids], "image_paths": [[] for _ in ids]})
+    if tpath.exists():
+        texts = _texts(tpath, problems)
+        sources.append(tpath)
+    items = pd.DataFrame(
+        {
+            "item": ids,
+            "sentences": [texts.get(i, []) for i in ids],
+            "image_urls": [[] for _ in ids],
+            "image_paths": [[] for _ in ids],
+        }
+    )
     feats, dims = {}, {}
     for fp in sorted(folder.glob(f"{stem}.feat*")):
-        if items_of is None: raise DataError("feature matrix without .item2index to align its rows", fp)
+        if items_of is None:
+            raise DataError("feature matrix without .item2index to align its rows", fp)
         key = fp.suffix.lstrip(".")
         dim = feature_dims.get(key) if isinstance(feature_dims, dict) else feature_dims
         mat = _feature(fp, len(items_of), dim)
@@ -267,14 +375,27 @@ def read_unisrec(folder, name: str | None = None, feature_dims: int | dict | Non
         # n rows of 2d and 2n rows of d have the same size: say where the width came from
         dims[key] = {"dim": mat.shape[1], "from": "declared" if dim else "inferred: bytes / 4 / items"}
         sources.append(fp)
-    return RawData(name or folder.name, "unisrec", inter, items, sources, problems, timestamp="order",
-                   features=feats,
-                   split="given by the UniSRec files; every train, valid and test row checked against "
-                         "leave-one-out of the rebuilt sequences",
-                   info={"modalities": ["text"] if tpath.exists() else [], "feature_dims": dims,
-                         "feature_files": {k: list(v[1].shape) for k, v in feats.items()}})
+    return RawData(
+        name or folder.name,
+        "unisrec",
+        inter,
+        items,
+        sources,
+        problems,
+        timestamp="order",
+        features=feats,
+        split="given by the UniSRec files; every train, valid and test row checked against "
+        "leave-one-out of the rebuilt sequences",
+        info={
+            "modalities": ["text"] if tpath.exists() else [],
+            "feature_dims": dims,
+            "feature_files": {k: list(v[1].shape) for k, v in feats.items()},
+        },
+    )
+
 
 def _one_split(folder: Path, part: str) -> Path:
     found = sorted(folder.glob(f"*.{part}.inter"))
-    if len(found) != 1: raise DataError(f"expected one *.{part}.inter file, found {[p.name for p in found]}", folder)
+    if len(found) != 1:
+        raise DataError(f"expected one *.{part}.inter file, found {[p.name for p in found]}", folder)
     return found[0]

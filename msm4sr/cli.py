@@ -16,52 +16,107 @@ __all__ = ['main', 'train_job', 'evaluate_job']
 def _checked(a) -> dict:
     "The parsed arguments under their `PARAMS` names, checked before any work (`ParamError` lists every bad one)."
     from msm4sr.config import Rule, check_params
-    if a.cmd == "images": return check_params({"dataset": a.dataset, "workers": a.workers})
+
+    if a.cmd == "images":
+        return check_params({"dataset": a.dataset, "workers": a.workers})
     if a.cmd == "prepare":
-        return check_params({"dataset": a.dataset, "min_user_interactions": a.min_user, "item_core": a.item_core,
-                             "dedupe": a.dedupe, "download": a.download, "rebuild": a.rebuild})
+        return check_params(
+            {
+                "dataset": a.dataset,
+                "min_user_interactions": a.min_user,
+                "item_core": a.item_core,
+                "dedupe": a.dedupe,
+                "download": a.download,
+                "rebuild": a.rebuild,
+            }
+        )
     if a.cmd == "train":
-        return check_params({k: getattr(a, k) for k in ("dataset", "model", "pretrain_epochs", "pretrain_batch_size",
-                                                         "epochs", "patience", "batch_size", "lr", "dropout", "seed",
-                                                         "device", "out", "save", "deterministic")},
-                            pretrain_epochs=Rule(int, lo=0))            # 0: no pre-training, recorded as such
+        return check_params(
+            {
+                k: getattr(a, k)
+                for k in (
+                    "dataset",
+                    "model",
+                    "pretrain_epochs",
+                    "pretrain_batch_size",
+                    "epochs",
+                    "patience",
+                    "batch_size",
+                    "lr",
+                    "dropout",
+                    "seed",
+                    "device",
+                    "out",
+                    "save",
+                    "deterministic",
+                )
+            },
+            pretrain_epochs=Rule(int, lo=0),
+        )  # 0: no pre-training, recorded as such
     if a.cmd == "evaluate":
         return check_params({k: getattr(a, k) for k in ("checkpoint", "dataset", "device", "out")})
     return {}
+
 
 def main(argv=None) -> int:
     "Entry point of the `msm4sr` command."
     from msm4sr import registry
     from msm4sr.config import ParamError
     from msm4sr.contract import registered
+
     ap = argparse.ArgumentParser(prog="msm4sr", description="MSM4SR datasets and reports")
     sub = ap.add_subparsers(dest="cmd", required=True)
     sub.add_parser("list", help="registered datasets")
-    d = sub.add_parser("download", help="download a registered dataset's raw files"); d.add_argument("name")
+    d = sub.add_parser("download", help="download a registered dataset's raw files")
+    d.add_argument("name")
     im = sub.add_parser("images", help="download the item images of a raw Amazon dataset (up to 10 per item)")
-    im.add_argument("dataset"); im.add_argument("--workers", type=int, default=8)
+    im.add_argument("dataset")
+    im.add_argument("--workers", type=int, default=8)
     p = sub.add_parser("prepare", help="read, filter and cache a dataset; print its statistics")
     p.add_argument("dataset")
-    p.add_argument("--min-user", type=int, default=None, help="drop users with fewer interactions (format default)")
+    p.add_argument(
+        "--min-user", type=int, default=None, help="drop users with fewer interactions (format default)"
+    )
     p.add_argument("--item-core", type=int, default=None, help="item k-core (default 0: none)")
     p.add_argument("--dedupe", default=None, help="repeated user-item pairs: last (default), first or none")
-    p.add_argument("--download", action="store_true"); p.add_argument("--rebuild", action="store_true")
+    p.add_argument("--download", action="store_true")
+    p.add_argument("--rebuild", action="store_true")
     sub.add_parser("sample", help="generate the embedded sample dataset (if missing) and print its folder")
     sub.add_parser("models", help="registered models: name, family, citation, needs, stages")
-    t = sub.add_parser("train", help="train one registered model (pre-training first if it has one); runs under torchrun")
-    t.add_argument("dataset"); t.add_argument("--model", default="msm4sr", choices=list(registered()))
-    t.add_argument("--pretrain-epochs", type=int, default=30, help="pre-training epochs of models that have one (0: none)")
+    t = sub.add_parser(
+        "train", help="train one registered model (pre-training first if it has one); runs under torchrun"
+    )
+    t.add_argument("dataset")
+    t.add_argument("--model", default="msm4sr", choices=list(registered()))
+    t.add_argument(
+        "--pretrain-epochs",
+        type=int,
+        default=30,
+        help="pre-training epochs of models that have one (0: none)",
+    )
     t.add_argument("--pretrain-batch-size", type=int, default=1024)
-    t.add_argument("--epochs", type=int, default=200); t.add_argument("--patience", type=int, default=10)
-    t.add_argument("--batch-size", type=int, default=256); t.add_argument("--lr", type=float, default=1e-3)
-    t.add_argument("--dropout", type=float, default=None, help="override the Transformer and MoE dropout (0.2)")
-    t.add_argument("--seed", type=int, default=0); t.add_argument("--device", default=None)
-    t.add_argument("--deterministic", action="store_true",
-                   help="bit-reproducible CPU run: one intra-op thread, deterministic kernels (slower)")
+    t.add_argument("--epochs", type=int, default=200)
+    t.add_argument("--patience", type=int, default=10)
+    t.add_argument("--batch-size", type=int, default=256)
+    t.add_argument("--lr", type=float, default=1e-3)
+    t.add_argument(
+        "--dropout", type=float, default=None, help="override the Transformer and MoE dropout (0.2)"
+    )
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--device", default=None)
+    t.add_argument(
+        "--deterministic",
+        action="store_true",
+        help="bit-reproducible CPU run: one intra-op thread, deterministic kernels (slower)",
+    )
     t.add_argument("--out", default=None, help="write the metrics as JSON here (rank 0)")
-    t.add_argument("--save", default=None, help="save the fine-tuned model here (rank 0): `msm4sr evaluate` reads it")
+    t.add_argument(
+        "--save", default=None, help="save the fine-tuned model here (rank 0): `msm4sr evaluate` reads it"
+    )
     e = sub.add_parser("evaluate", help="re-evaluate a saved model on a dataset's valid and test splits")
-    e.add_argument("checkpoint"); e.add_argument("dataset"); e.add_argument("--device", default=None)
+    e.add_argument("checkpoint")
+    e.add_argument("dataset")
+    e.add_argument("--device", default=None)
     e.add_argument("--out", default=None, help="write the metrics as JSON here")
     a = ap.parse_args(argv)
     try:
@@ -81,14 +136,17 @@ def main(argv=None) -> int:
             print(registry.resolve("sample")[1])
         elif a.cmd == "models":
             for c in registered().values():
-                print(f"{c.name:12s} {c.family:24s} needs: {', '.join(c.needs) or '-':22s} stages: "
-                      f"{', '.join(c.stages):16s} {c.citation}")
+                print(
+                    f"{c.name:12s} {c.family:24s} needs: {', '.join(c.needs) or '-':22s} stages: "
+                    f"{', '.join(c.stages):16s} {c.citation}"
+                )
         elif a.cmd == "train":
             train_job(a)
         elif a.cmd == "evaluate":
             evaluate_job(a)
     except (DataError, DownloadError, ParamError) as e:
-        print(f"msm4sr: {e}", file=sys.stderr); return 2
+        print(f"msm4sr: {e}", file=sys.stderr)
+        return 2
     return 0
 
 # %% ../nbs/07_cli.ipynb #9948b313
@@ -103,38 +161,68 @@ def train_job(a) -> dict:
     from msm4sr.experiments import dataset_features
     from msm4sr.train import seed_everything, run_stage, fit, save_checkpoint, set_deterministic
     from msm4sr import registry
-    if getattr(a, "deterministic", False): set_deterministic()
+
+    if getattr(a, "deterministic", False):
+        set_deterministic()
     cls = model_class(a.model)
     rank, world, device = init_distributed(a.device)
-    if rank > 0: barrier()
+    if rank > 0:
+        barrier()
     ds = registry.load_dataset(a.dataset, verbose=rank == 0)
     uses_features = bool({"modalities", "text", "image"} & set(cls.needs))
     feats = dataset_features(ds, device=device)[0] if uses_features else {}
-    if rank == 0: barrier()
+    if rank == 0:
+        barrier()
     names = {f.name for f in fields(cls.Config)}
-    cfg = cls.Config(**({k: a.dropout for k in ("dropout", "moe_dropout") if k in names} if a.dropout is not None else {}))
+    cfg = cls.Config(
+        **({k: a.dropout for k in ("dropout", "moe_dropout") if k in names} if a.dropout is not None else {})
+    )
     seed_everything(a.seed)
     model = cls(DataInfo.from_dataset(ds, feats), cfg)
     splits = ds.split(getattr(cfg, "max_len", None))
-    out = {"dataset": ds.name, "model": a.model, "world": world, "device": device,
-           "deterministic": bool(getattr(a, "deterministic", False)), "config": asdict(cfg)}
-    for stage in cls.stages[:-1]:                                # pre-training (the only earlier stage today)
+    out = {
+        "dataset": ds.name,
+        "model": a.model,
+        "world": world,
+        "device": device,
+        "deterministic": bool(getattr(a, "deterministic", False)),
+        "config": asdict(cfg),
+    }
+    for stage in cls.stages[:-1]:  # pre-training (the only earlier stage today)
         if a.pretrain_epochs == 0:
-            out[stage] = {"epochs": 0, "note": "no pre-training (--pretrain-epochs 0)"}; continue
+            out[stage] = {"epochs": 0, "note": "no pre-training (--pretrain-epochs 0)"}
+            continue
         s = replace(cls.schedule(stage), epochs=a.pretrain_epochs, batch_size=a.pretrain_batch_size)
         pre = run_stage(model, splits["train"], s, stage, device, a.seed, progress=rank == 0)
-        out[stage] = {"epochs": a.pretrain_epochs, "loss": pre.loss, "seconds_per_epoch": pre.seconds_per_epoch,
-                      "peak_memory_mb": pre.peak_memory_mb}
+        out[stage] = {
+            "epochs": a.pretrain_epochs,
+            "loss": pre.loss,
+            "seconds_per_epoch": pre.seconds_per_epoch,
+            "peak_memory_mb": pre.peak_memory_mb,
+        }
     schedule = Schedule(epochs=a.epochs, patience=a.patience, batch_size=a.batch_size, lr=a.lr)
     r = fit(model, splits, schedule, device, a.seed, progress=rank == 0)
-    out.update({k: getattr(r, k) for k in ("valid", "test", "best_epoch", "epochs_run", "seconds_per_epoch",
-                                           "peak_memory_mb")}, finetune=asdict(schedule))
+    out.update(
+        {
+            k: getattr(r, k)
+            for k in ("valid", "test", "best_epoch", "epochs_run", "seconds_per_epoch", "peak_memory_mb")
+        },
+        finetune=asdict(schedule),
+    )
     if rank == 0:
         print(json.dumps({k: out[k] for k in ("world", "valid", "test", "best_epoch")}))
-        if a.out: from msm4sr.core import write_json; write_json(a.out, out)
-        if a.save: save_checkpoint(model, a.save, {"world": world, "seed": a.seed, "dataset": ds.name,
-                                                   "valid": r.valid, "test": r.test})
+        if a.out:
+            from msm4sr.core import write_json
+
+            write_json(a.out, out)
+        if a.save:
+            save_checkpoint(
+                model,
+                a.save,
+                {"world": world, "seed": a.seed, "dataset": ds.name, "valid": r.valid, "test": r.test},
+            )
     return out
+
 
 def evaluate_job(a) -> dict:
     "`msm4sr evaluate`: rebuild the saved model (its whole config) and score the dataset's valid and test splits."
@@ -144,16 +232,28 @@ def evaluate_job(a) -> dict:
     from msm4sr.text_features import pick_device
     from msm4sr.train import read_checkpoint_config, load_model
     from msm4sr import registry
-    saved = read_checkpoint_config(a.checkpoint)             # a bad folder fails before the dataset is read
+
+    saved = read_checkpoint_config(a.checkpoint)  # a bad folder fails before the dataset is read
     ds, device = registry.load_dataset(a.dataset), pick_device(a.device)
     feats = dataset_features(ds, device=device)[0] if saved.get("modalities") else {}
     model = load_model(a.checkpoint, DataInfo.from_dataset(ds, feats), device)
     splits = ds.split(getattr(model.cfg, "max_len", None))
-    out = {"checkpoint": str(a.checkpoint), "dataset": ds.name, "model": saved["model"],
-           "valid": evaluate(model, splits["valid"], device), "test": evaluate(model, splits["test"], device)}
+    out = {
+        "checkpoint": str(a.checkpoint),
+        "dataset": ds.name,
+        "model": saved["model"],
+        "valid": evaluate(model, splits["valid"], device),
+        "test": evaluate(model, splits["test"], device),
+    }
     print(json.dumps({k: out[k] for k in ("model", "valid", "test")}))
-    if a.out: from msm4sr.core import write_json; write_json(a.out, out)
+    if a.out:
+        from msm4sr.core import write_json
+
+        write_json(a.out, out)
     return out
 
-if __name__ == "__main__" and getattr(globals().get("__spec__"), "name", "") == "msm4sr.cli":   # python -m msm4sr.cli
+
+if (
+    __name__ == "__main__" and getattr(globals().get("__spec__"), "name", "") == "msm4sr.cli"
+):  # python -m msm4sr.cli
     sys.exit(main())

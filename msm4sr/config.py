@@ -17,79 +17,124 @@ __all__ = ['PRETRAIN', 'PAPER_GRID', 'KEYWORDS_MAX', 'PARAMS', 'ParamError', 'Ru
 class ParamError(ValueError):
     "A parameter with a value it cannot take; the message names every bad parameter, its value and what it may be."
 
-_KIND_NAMES = {int: "an integer", float: "a finite number", str: "a string", bool: "True or False", dict: "a dict"}
+
+_KIND_NAMES = {
+    int: "an integer",
+    float: "a finite number",
+    str: "a string",
+    bool: "True or False",
+    dict: "a dict",
+}
+
 
 @dataclass(frozen=True)
 class Rule:
     "What one parameter may be: a type, a range, choices; `many`: a non-empty list of such values, no repeats."
+
     kind: type | tuple = int
-    lo: float | None = None            # smallest allowed value (inclusive)
-    above: float | None = None         # the value must be strictly above this
-    hi: float | None = None            # largest allowed value (inclusive)
-    below: float | None = None         # the value must be strictly below this
+    lo: float | None = None  # smallest allowed value (inclusive)
+    above: float | None = None  # the value must be strictly above this
+    hi: float | None = None  # largest allowed value (inclusive)
+    below: float | None = None  # the value must be strictly below this
     choices: tuple | None = None
-    prefixes: tuple = ()               # strings starting with one of these are allowed besides `choices`
-    none: bool = False                 # None allowed
+    prefixes: tuple = ()  # strings starting with one of these are allowed besides `choices`
+    none: bool = False  # None allowed
     many: bool = False
+
     def expected(self) -> str:
         kinds = self.kind if isinstance(self.kind, tuple) else (self.kind,)
         s = " or ".join(_KIND_NAMES.get(k, k.__name__) for k in kinds)
-        bounds = [f">= {self.lo:g}" if self.lo is not None else "", f"> {self.above:g}" if self.above is not None else "",
-                  f"<= {self.hi:g}" if self.hi is not None else "", f"< {self.below:g}" if self.below is not None else ""]
+        bounds = [
+            f">= {self.lo:g}" if self.lo is not None else "",
+            f"> {self.above:g}" if self.above is not None else "",
+            f"<= {self.hi:g}" if self.hi is not None else "",
+            f"< {self.below:g}" if self.below is not None else "",
+        ]
         s += "".join(f" {b}" for b in bounds if b)
         if self.choices is not None:
-            s = "one of " + ", ".join(map(repr, self.choices)) + "".join(f", or '{p}…'" for p in self.prefixes)
-        if self.many: s = f"a non-empty list of distinct values, each {s}"
+            s = (
+                "one of "
+                + ", ".join(map(repr, self.choices))
+                + "".join(f", or '{p}…'" for p in self.prefixes)
+            )
+        if self.many:
+            s = f"a non-empty list of distinct values, each {s}"
         return s + (", or None" if self.none else "")
+
     def _ok(self, v) -> bool:
         kinds = self.kind if isinstance(self.kind, tuple) else (self.kind,)
-        if isinstance(v, bool) and bool not in kinds: return False          # True is an int to Python, not to us
-        if not any(isinstance(v, (int, float) if k is float else k) for k in kinds): return False
+        if isinstance(v, bool) and bool not in kinds:
+            return False  # True is an int to Python, not to us
+        if not any(isinstance(v, (int, float) if k is float else k) for k in kinds):
+            return False
         if isinstance(v, (int, float)) and not isinstance(v, bool):
-            if not math.isfinite(v): return False
-            if self.lo is not None and v < self.lo or self.above is not None and v <= self.above: return False
-            if self.hi is not None and v > self.hi or self.below is not None and v >= self.below: return False
+            if not math.isfinite(v):
+                return False
+            if self.lo is not None and v < self.lo or self.above is not None and v <= self.above:
+                return False
+            if self.hi is not None and v > self.hi or self.below is not None and v >= self.below:
+                return False
         if self.choices is not None and v not in self.choices:
             return isinstance(v, str) and any(v.startswith(p) and len(v) > len(p) for p in self.prefixes)
         return True
+
     def problem(self, name: str, value) -> str | None:
         "None when `value` is allowed, else one line naming the parameter, the value and what was expected."
-        if value is None and self.none: return None
+        if value is None and self.none:
+            return None
         if self.many:
-            ok = (isinstance(value, (list, tuple)) and len(value) > 0 and all(self._ok(v) for v in value)
-                  and len(set(map(repr, value))) == len(value))
-        else: ok = self._ok(value)
+            ok = (
+                isinstance(value, (list, tuple))
+                and len(value) > 0
+                and all(self._ok(v) for v in value)
+                and len(set(map(repr, value))) == len(value)
+            )
+        else:
+            ok = self._ok(value)
         return None if ok else f"{name}={value!r}: expected {self.expected()}"
+
 
 def check_fields(obj, rules: dict):
     "Check the fields of a config dataclass against `rules`; raise one `ParamError` listing every bad field."
     bad = [p for k, r in rules.items() if (p := r.problem(f"{type(obj).__name__}.{k}", getattr(obj, k)))]
-    if bad: raise ParamError("invalid configuration: " + "; ".join(bad))
-
+    if bad:
+        raise ParamError("invalid configuration: " + "; ".join(bad))
 
 # %% ../nbs/13_config.ipynb #564df640
 @dataclass
 class ModelConfig:
     "M²SE and the Transformer (Section IV-A; DESIGN.md)."
-    hidden: int = 64                 # d0
-    attn_dim: int = 64               # d_a of the attention fusion (Eq. 3)
-    n_experts: int = 8               # O (Fig. 3c)
+
+    hidden: int = 64  # d0
+    attn_dim: int = 64  # d_a of the attention fusion (Eq. 3)
+    n_experts: int = 8  # O (Fig. 3c)
     n_layers: int = 2
     n_heads: int = 2
     inner: int = 256
-    dropout: float = 0.2             # hidden and attention dropout of the Transformer
-    moe_dropout: float = 0.2         # Dropout inside each MoE expert (Eq. 4)
+    dropout: float = 0.2  # hidden and attention dropout of the Transformer
+    moe_dropout: float = 0.2  # Dropout inside each MoE expert (Eq. 4)
     layer_norm_eps: float = 1e-12
     max_len: int = 50
     fusion_trainable: bool = True
     fusion_mask_padding: bool = True
     init_std: float = 0.02
+
     def __post_init__(self):
-        check_fields(self, {**{k: Rule(int, lo=1) for k in ("hidden", "attn_dim", "n_experts", "n_layers", "n_heads",
-                                                             "inner", "max_len")},
-                            "dropout": Rule(float, lo=0, below=1), "moe_dropout": Rule(float, lo=0, below=1),
-                            "layer_norm_eps": Rule(float, above=0), "init_std": Rule(float, above=0),
-                            "fusion_trainable": Rule(bool), "fusion_mask_padding": Rule(bool)})
+        check_fields(
+            self,
+            {
+                **{
+                    k: Rule(int, lo=1)
+                    for k in ("hidden", "attn_dim", "n_experts", "n_layers", "n_heads", "inner", "max_len")
+                },
+                "dropout": Rule(float, lo=0, below=1),
+                "moe_dropout": Rule(float, lo=0, below=1),
+                "layer_norm_eps": Rule(float, above=0),
+                "init_std": Rule(float, above=0),
+                "fusion_trainable": Rule(bool),
+                "fusion_mask_padding": Rule(bool),
+            },
+        )
         if self.hidden % self.n_heads:
             raise ParamError(f"ModelConfig.hidden={self.hidden} must be a multiple of n_heads={self.n_heads}")
 
@@ -98,99 +143,173 @@ class ModelConfig:
 class MSM4SRConfig(ModelConfig):
     """MSM4SR's own hyperparameters: M²SE and the Transformer (`ModelConfig`), the pre-training objective
     (Section III-C: ρ, p, τ, λ, ablation switches) and the fine-tuning scores (Section III-D)."""
-    rho: float = 0.2                 # sequence random dropout ratio (Fig. 3d)
-    dropout_mode: str = "fixed"      # "fixed" (paper) or "uniform" (authors: rho ~ U(0, 0.2) per batch)
-    mixup_max: float = 0.5           # p ~ U(0, mixup_max) per batch; 0 turns mixup off (w/o Mixup)
-    tau: float = 0.07                # temperature of Eq. (7)-(10) and of the cosine scores
-    lam: float = 0.01                # λ of Eq. (11) (Fig. 3a)
-    use_nip: bool = True             # w/o NIP
-    use_cmcl: bool = True            # w/o CMCL
-    projection: bool = True          # W_t, W_v of Eq. (6)
-    nip_false_negatives: str = "exclude"   # or "zero" (authors)
-    finetune_score: str = "cosine"   # "cosine": (cos(h_t, F_t+E) + cos(h_v, F_v+E)) / τ ; "dot": Eq. (12) literally
-    use_id: bool = True              # item-ID embeddings (off for cold-start, Table V)
-    modalities: tuple = ("text", "image")   # scored at fine-tuning: ("text",) is MSM4SR-T, ("image",) MSM4SR-V
-    e2e: bool = False                # MSM4SR_E2E: L_finetune + L_pre-train (Eq. 11) per batch, one stage
-    FINETUNE_FIELDS: ClassVar[tuple] = ("finetune_score", "use_id", "modalities", "e2e")   # pre-training ignores
+
+    rho: float = 0.2  # sequence random dropout ratio (Fig. 3d)
+    dropout_mode: str = "fixed"  # "fixed" (paper) or "uniform" (authors: rho ~ U(0, 0.2) per batch)
+    mixup_max: float = 0.5  # p ~ U(0, mixup_max) per batch; 0 turns mixup off (w/o Mixup)
+    tau: float = 0.07  # temperature of Eq. (7)-(10) and of the cosine scores
+    lam: float = 0.01  # λ of Eq. (11) (Fig. 3a)
+    use_nip: bool = True  # w/o NIP
+    use_cmcl: bool = True  # w/o CMCL
+    projection: bool = True  # W_t, W_v of Eq. (6)
+    nip_false_negatives: str = "exclude"  # or "zero" (authors)
+    finetune_score: str = (
+        "cosine"  # "cosine": (cos(h_t, F_t+E) + cos(h_v, F_v+E)) / τ ; "dot": Eq. (12) literally
+    )
+    use_id: bool = True  # item-ID embeddings (off for cold-start, Table V)
+    modalities: tuple = ("text", "image")  # scored at fine-tuning: ("text",) is MSM4SR-T, ("image",) MSM4SR-V
+    e2e: bool = False  # MSM4SR_E2E: L_finetune + L_pre-train (Eq. 11) per batch, one stage
+    FINETUNE_FIELDS: ClassVar[tuple] = (
+        "finetune_score",
+        "use_id",
+        "modalities",
+        "e2e",
+    )  # pre-training ignores
+
     def __post_init__(self):
         super().__post_init__()
-        if isinstance(self.modalities, list): self.modalities = tuple(self.modalities)     # as read from JSON
-        check_fields(self, {"rho": Rule(float, lo=0, below=1), "dropout_mode": Rule(str, choices=("fixed", "uniform")),
-                            "mixup_max": Rule(float, lo=0, hi=1), "tau": Rule(float, above=0),
-                            "lam": Rule(float, lo=0), "use_nip": Rule(bool), "use_cmcl": Rule(bool),
-                            "projection": Rule(bool), "nip_false_negatives": Rule(str, choices=("exclude", "zero")),
-                            "finetune_score": Rule(str, choices=("cosine", "dot")), "use_id": Rule(bool),
-                            "modalities": Rule(str, choices=("text", "image"), many=True), "e2e": Rule(bool)})
+        if isinstance(self.modalities, list):
+            self.modalities = tuple(self.modalities)  # as read from JSON
+        check_fields(
+            self,
+            {
+                "rho": Rule(float, lo=0, below=1),
+                "dropout_mode": Rule(str, choices=("fixed", "uniform")),
+                "mixup_max": Rule(float, lo=0, hi=1),
+                "tau": Rule(float, above=0),
+                "lam": Rule(float, lo=0),
+                "use_nip": Rule(bool),
+                "use_cmcl": Rule(bool),
+                "projection": Rule(bool),
+                "nip_false_negatives": Rule(str, choices=("exclude", "zero")),
+                "finetune_score": Rule(str, choices=("cosine", "dot")),
+                "use_id": Rule(bool),
+                "modalities": Rule(str, choices=("text", "image"), many=True),
+                "e2e": Rule(bool),
+            },
+        )
 
 # %% ../nbs/13_config.ipynb #feef9889
 @dataclass
 class Schedule:
     "How one stage is optimised: Adam, batches, clipping, and early stopping on valid R@20 (`patience`)."
-    epochs: int = 300                # upper bound when early-stopped
+
+    epochs: int = 300  # upper bound when early-stopped
     lr: float = 1e-3
     batch_size: int = 256
     weight_decay: float = 1e-4
-    grad_clip: float = 5.0           # 0: no clipping
-    patience: int | None = 10        # stop when valid R@20 has not improved for this many epochs; None: no validation
+    grad_clip: float = 5.0  # 0: no clipping
+    patience: int | None = (
+        10  # stop when valid R@20 has not improved for this many epochs; None: no validation
+    )
     eval_batch_size: int = 1024
-    def __post_init__(self):
-        check_fields(self, {"epochs": Rule(int, lo=0), "lr": Rule(float, above=0), "batch_size": Rule(int, lo=1),
-                            "weight_decay": Rule(float, lo=0), "grad_clip": Rule(float, lo=0),
-                            "patience": Rule(int, lo=1, none=True), "eval_batch_size": Rule(int, lo=1)})
 
-PRETRAIN = Schedule(epochs=300, lr=1e-3, batch_size=1024, weight_decay=0.0, patience=None)   # Section III-C
+    def __post_init__(self):
+        check_fields(
+            self,
+            {
+                "epochs": Rule(int, lo=0),
+                "lr": Rule(float, above=0),
+                "batch_size": Rule(int, lo=1),
+                "weight_decay": Rule(float, lo=0),
+                "grad_clip": Rule(float, lo=0),
+                "patience": Rule(int, lo=1, none=True),
+                "eval_batch_size": Rule(int, lo=1),
+            },
+        )
+
+
+PRETRAIN = Schedule(epochs=300, lr=1e-3, batch_size=1024, weight_decay=0.0, patience=None)  # Section III-C
 
 PAPER_GRID = {"lr": [1e-4, 5e-4, 1e-3], "batch_size": [256, 512, 1024], "weight_decay": [1e-4, 5e-4, 1e-3]}
 
+
 def grid(cfg: Schedule, space: dict | str | None = None) -> list[Schedule]:
     "Schedules to try: `'paper'` (27 points), a dict of lists, or None/'single' (just `cfg`)."
-    if space is None or space == "single": return [cfg]
+    if space is None or space == "single":
+        return [cfg]
     space = PAPER_GRID if space == "paper" else space
-    if not isinstance(space, dict) or not space or set(space) - set(PAPER_GRID) or \
-            any(not isinstance(v, (list, tuple)) or not v for v in space.values()):
-        raise ParamError(f"grid={space!r}: expected 'single', 'paper' or a dict of non-empty lists over "
-                         f"{', '.join(PAPER_GRID)}")
+    if (
+        not isinstance(space, dict)
+        or not space
+        or set(space) - set(PAPER_GRID)
+        or any(not isinstance(v, (list, tuple)) or not v for v in space.values())
+    ):
+        raise ParamError(
+            f"grid={space!r}: expected 'single', 'paper' or a dict of non-empty lists over "
+            f"{', '.join(PAPER_GRID)}"
+        )
     keys = list(space)
     return [replace(cfg, **dict(zip(keys, v))) for v in itertools.product(*(space[k] for k in keys))]
 
 # %% ../nbs/13_config.ipynb #a8572170
-KEYWORDS_MAX = 50    # keywords per image kept in the feature store (msm4sr.image_keywords.STORE_TOP)
+KEYWORDS_MAX = 50  # keywords per image kept in the feature store (msm4sr.image_keywords.STORE_TOP)
 
 PARAMS = {
-    "dataset": Rule(str), "seeds": Rule(int, lo=0, many=True), "seed": Rule(int, lo=0),
-    "models": Rule(str, many=True), "baselines": Rule(str, many=True, none=True), "model": Rule(str),
+    "dataset": Rule(str),
+    "seeds": Rule(int, lo=0, many=True),
+    "seed": Rule(int, lo=0),
+    "models": Rule(str, many=True),
+    "baselines": Rule(str, many=True, none=True),
+    "model": Rule(str),
     "checkpoint": Rule(str),
-    "pretrain_epochs": Rule(int, lo=1), "pretrain_batch_size": Rule(int, lo=1),
-    "finetune_epochs": Rule(int, lo=1), "epochs": Rule(int, lo=1), "patience": Rule(int, lo=1),
-    "grid": Rule((str, dict)), "lr": Rule(float, above=0), "batch_size": Rule(int, lo=1),
-    "weight_decay": Rule(float, lo=0), "finetune_score": Rule(str, choices=("cosine", "dot")),
+    "pretrain_epochs": Rule(int, lo=1),
+    "pretrain_batch_size": Rule(int, lo=1),
+    "finetune_epochs": Rule(int, lo=1),
+    "epochs": Rule(int, lo=1),
+    "patience": Rule(int, lo=1),
+    "grid": Rule((str, dict)),
+    "lr": Rule(float, above=0),
+    "batch_size": Rule(int, lo=1),
+    "weight_decay": Rule(float, lo=0),
+    "finetune_score": Rule(str, choices=("cosine", "dot")),
     "dropout": Rule(float, lo=0, below=1, none=True),
-    "sbert": Rule(str, none=True), "clip": Rule(str), "dictionary": Rule(str, none=True),
-    "n": Rule(int, lo=1, hi=KEYWORDS_MAX), "item": Rule((str, int), none=True), "export_keywords": Rule(bool),
-    "image_source": Rule(str, choices=("auto", "keywords", "none", "resnet"), prefixes=("precomputed:", "resnet")),
+    "sbert": Rule(str, none=True),
+    "clip": Rule(str),
+    "dictionary": Rule(str, none=True),
+    "n": Rule(int, lo=1, hi=KEYWORDS_MAX),
+    "item": Rule((str, int), none=True),
+    "export_keywords": Rule(bool),
+    "image_source": Rule(
+        str, choices=("auto", "keywords", "none", "resnet"), prefixes=("precomputed:", "resnet")
+    ),
     "resnet_source": Rule(str, choices=("auto",), prefixes=("precomputed:", "resnet"), none=True),
-    "lambdas": Rule(float, lo=0, many=True), "ns": Rule(int, lo=1, hi=KEYWORDS_MAX, many=True),
-    "experts": Rule(int, lo=1, many=True), "rhos": Rule(float, lo=0, below=1, many=True),
-    "ranks_from": Rule(str, none=True), "n_groups": Rule(int, lo=1),
-    "min_user_interactions": Rule(int, lo=0, none=True), "item_core": Rule(int, lo=0, none=True),  # None: the
-    "dedupe": Rule(str, choices=("last", "first", "none"), none=True),                             # format's default
-    "download": Rule(bool), "rebuild": Rule(bool),
-    "workers": Rule(int, lo=1), "out_dir": Rule(str, none=True), "out": Rule(str, none=True),
-    "save": Rule(str, none=True), "deterministic": Rule(bool),
+    "lambdas": Rule(float, lo=0, many=True),
+    "ns": Rule(int, lo=1, hi=KEYWORDS_MAX, many=True),
+    "experts": Rule(int, lo=1, many=True),
+    "rhos": Rule(float, lo=0, below=1, many=True),
+    "ranks_from": Rule(str, none=True),
+    "n_groups": Rule(int, lo=1),
+    "min_user_interactions": Rule(int, lo=0, none=True),
+    "item_core": Rule(int, lo=0, none=True),  # None: the
+    "dedupe": Rule(str, choices=("last", "first", "none"), none=True),  # format's default
+    "download": Rule(bool),
+    "rebuild": Rule(bool),
+    "workers": Rule(int, lo=1),
+    "out_dir": Rule(str, none=True),
+    "out": Rule(str, none=True),
+    "save": Rule(str, none=True),
+    "deterministic": Rule(bool),
     "device": Rule(str, choices=("cpu", "cuda", "mps"), prefixes=("cuda:",), none=True),
 }
 
+
 def _device_problem(v) -> str | None:
     "Whether a device name that passed its rule exists on this machine (imports torch only when asked)."
-    if v in (None, "cpu"): return None
+    if v in (None, "cpu"):
+        return None
     import torch
+
     if v.startswith("cuda"):
-        if not torch.cuda.is_available(): return f"device={v!r}: CUDA is not available on this machine; use 'cpu'"
+        if not torch.cuda.is_available():
+            return f"device={v!r}: CUDA is not available on this machine; use 'cpu'"
         i = v.partition(":")[2]
         if i and (not i.isdigit() or int(i) >= torch.cuda.device_count()):
             return f"device={v!r}: this machine has CUDA devices 0..{torch.cuda.device_count() - 1}"
-    if v == "mps" and not torch.backends.mps.is_available(): return "device='mps': MPS is not available here"
+    if v == "mps" and not torch.backends.mps.is_available():
+        return "device='mps': MPS is not available here"
     return None
+
 
 def check_params(params: dict, **rules: Rule) -> dict:
     """Check CLI or notebook parameters against `PARAMS` (a rule given here wins); raise one `ParamError` that
@@ -198,15 +317,20 @@ def check_params(params: dict, **rules: Rule) -> dict:
     bad = []
     for k, v in params.items():
         r = rules.get(k) or PARAMS.get(k)
-        if r is None: raise KeyError(f"parameter {k!r} has no rule: add one to msm4sr.config.PARAMS")
-        if p := r.problem(k, v): bad.append(p)
-        elif k == "device" and (p := _device_problem(v)): bad.append(p)
+        if r is None:
+            raise KeyError(f"parameter {k!r} has no rule: add one to msm4sr.config.PARAMS")
+        if p := r.problem(k, v):
+            bad.append(p)
+        elif k == "device" and (p := _device_problem(v)):
+            bad.append(p)
         elif k == "dictionary" and v is not None and not Path(v).expanduser().is_file():
             bad.append(f"dictionary={v!r}: no such file (expected a word list, one word per line)")
-    if not bad and "grid" in params:             # every grid point must make a valid Schedule
+    if not bad and "grid" in params:  # every grid point must make a valid Schedule
         try:
             base = {k: params[k] for k in ("lr", "batch_size", "weight_decay", "patience") if k in params}
             grid(Schedule(**base), params["grid"])
-        except ParamError as e: bad.append(str(e))
-    if bad: raise ParamError("invalid parameters:\n  " + "\n  ".join(bad))
+        except ParamError as e:
+            bad.append(str(e))
+    if bad:
+        raise ParamError("invalid parameters:\n  " + "\n  ".join(bad))
     return params

@@ -21,16 +21,20 @@ __all__ = ['MODELS', 'MODEL_MODULES', 'Batch', 'DataInfo', 'NoConfig', 'Recommen
 @dataclass
 class Batch:
     "One batch of samples: left-aligned `history[B, max_len]` (0 = padding), host-known sizes, optional extras."
+
     history: torch.Tensor
-    length: torch.Tensor               # [B] real items per row
-    target: torch.Tensor | None        # [B] the next item; None when only scoring
-    max_len: int                       # history.shape[1]: the longest row (known on the host)
-    n_tokens: int                      # non-zero entries of history (known on the host)
+    length: torch.Tensor  # [B] real items per row
+    target: torch.Tensor | None  # [B] the next item; None when only scoring
+    max_len: int  # history.shape[1]: the longest row (known on the host)
+    n_tokens: int  # non-zero entries of history (known on the host)
     users: torch.Tensor | None = None  # [B] user ids, when the split has them
-    negatives: torch.Tensor | None = None      # [B, n_negatives] sampled items, for models that ask (BPR)
-    generator: torch.Generator | None = None   # device random numbers of the run (dropout, masks)
-    rng: np.random.Generator | None = None     # host random numbers of the run (per-batch scalars)
-    def __len__(self): return len(self.history)
+    negatives: torch.Tensor | None = None  # [B, n_negatives] sampled items, for models that ask (BPR)
+    generator: torch.Generator | None = None  # device random numbers of the run (dropout, masks)
+    rng: np.random.Generator | None = None  # host random numbers of the run (per-batch scalars)
+
+    def __len__(self):
+        return len(self.history)
+
     @classmethod
     def of(cls, history, length, target=None, users=None, **kw) -> Batch:
         "A batch from CPU tensors or arrays, trimmed to its longest row; sizes read from `length`."
@@ -43,37 +47,48 @@ class Batch:
 @dataclass
 class DataInfo:
     "What a model may read when it is built."
+
     n_users: int
     n_items: int
-    features: dict = field(default_factory=dict)     # modality -> ModalityFeatures
-    train_graph: object = None                       # scipy.sparse csr [n_users+1, n_items+1]: training interactions
-    attributes: dict | None = None                   # e.g. {"category": int array [n_items+1, k]} when present
-    domains: dict | None = None                      # a second domain's DataInfo (cross-domain models)
+    features: dict = field(default_factory=dict)  # modality -> ModalityFeatures
+    train_graph: object = None  # scipy.sparse csr [n_users+1, n_items+1]: training interactions
+    attributes: dict | None = None  # e.g. {"category": int array [n_items+1, k]} when present
+    domains: dict | None = None  # a second domain's DataInfo (cross-domain models)
+
     @classmethod
     def of(cls, data) -> DataInfo:
         "A `DataInfo` as is, or one from a bare item count (models that need nothing else; tests)."
         return data if isinstance(data, DataInfo) else cls(n_users=0, n_items=int(data))
+
     @classmethod
     def from_dataset(cls, ds, features: dict | None = None) -> DataInfo:
         "Counts, features and the training graph (all but each user's last two interactions) of a `Dataset`."
         import scipy.sparse as sp
+
         it = ds.interactions
         u, i = it["user"].to_numpy(), it["item"].to_numpy()
         n = np.bincount(u, minlength=ds.n_users + 1)
         keep = it["pos"].to_numpy() < n[u] - 2
-        g = sp.csr_matrix((np.ones(int(keep.sum()), np.float32), (u[keep], i[keep])),
-                          shape=(ds.n_users + 1, ds.n_items + 1))          # duplicates summed: counts
+        g = sp.csr_matrix(
+            (np.ones(int(keep.sum()), np.float32), (u[keep], i[keep])), shape=(ds.n_users + 1, ds.n_items + 1)
+        )  # duplicates summed: counts
         return cls(ds.n_users, ds.n_items, dict(features or {}), g, getattr(ds, "attributes", None))
+
     @property
-    def modalities(self) -> list: return list(self.features)
+    def modalities(self) -> list:
+        return list(self.features)
+
     def item_counts(self) -> np.ndarray:
         "Training interactions per item (index 0 = padding = 0)."
-        if self.train_graph is None: raise ValueError("this DataInfo has no training graph")
+        if self.train_graph is None:
+            raise ValueError("this DataInfo has no training graph")
         return np.asarray(self.train_graph.sum(0)).reshape(-1)
+
     def having(self, modalities) -> DataInfo:
         "The same data with only these modalities' features (a checkpoint rebuilds the model it saved)."
         missing = [m for m in modalities if m not in self.features]
-        if missing: raise ValueError(f"the model needs features of {missing}; this data has {self.modalities}")
+        if missing:
+            raise ValueError(f"the model needs features of {missing}; this data has {self.modalities}")
         return replace(self, features={m: self.features[m] for m in modalities})
 
 # %% ../nbs/15_contract.ipynb #07f5021c
@@ -81,44 +96,54 @@ class DataInfo:
 class NoConfig:
     "The config of a model without hyperparameters."
 
+
 class Recommender(nn.Module):
     "Base class of every model: owns its loss, scores all items, declares what it needs."
-    name: ClassVar[str] = ""               # registry key (CLI --model)
-    title: ClassVar[str] = ""              # its row in the tables
-    family: ClassVar[str] = "sequential"   # "sequential", "general", "multimodal sequential", "heuristic", …
+
+    name: ClassVar[str] = ""  # registry key (CLI --model)
+    title: ClassVar[str] = ""  # its row in the tables
+    family: ClassVar[str] = "sequential"  # "sequential", "general", "multimodal sequential", "heuristic", …
     citation: ClassVar[str] = ""
     Config: ClassVar[type] = ModelConfig
-    needs: ClassVar[tuple] = ()            # of "modalities" (any), "text", "image", "graph", "attributes", "domains"
+    needs: ClassVar[tuple] = ()  # of "modalities" (any), "text", "image", "graph", "attributes", "domains"
     stages: ClassVar[tuple] = ("train",)
-    n_negatives: ClassVar[int] = 0         # sampled negatives per sample the trainer adds to each batch
-    mask_history: ClassVar[bool] = False   # evaluation ranks the user's history items last (general models)
-    baseline: ClassVar[bool] = True        # a baseline of Tables II/IV (the "best baseline" is among these)
-    schedules: ClassVar[dict] = {}         # stage -> default Schedule
+    n_negatives: ClassVar[int] = 0  # sampled negatives per sample the trainer adds to each batch
+    mask_history: ClassVar[bool] = False  # evaluation ranks the user's history items last (general models)
+    baseline: ClassVar[bool] = True  # a baseline of Tables II/IV (the "best baseline" is among these)
+    schedules: ClassVar[dict] = {}  # stage -> default Schedule
 
     def __init__(self, data: DataInfo | int, cfg=None):
         super().__init__()
         data = DataInfo.of(data)
         cfg = self.Config() if cfg is None else cfg
         if type(cfg) is not self.Config:
-            raise TypeError(f"{type(self).__name__} takes a {self.Config.__name__}, not a {type(cfg).__name__}")
+            raise TypeError(
+                f"{type(self).__name__} takes a {self.Config.__name__}, not a {type(cfg).__name__}"
+            )
         self.cfg, self.n_items, self.n_users = cfg, data.n_items, data.n_users
+
     def item_state(self):
         "All-item representations computed once per evaluation pass and passed to `scores` (None: nothing)."
         return None
+
     def scores(self, batch: Batch, state=None) -> torch.Tensor:
         "Logits `[B, n_items + 1]` of every item for every row of `batch` (column 0: padding)."
         raise NotImplementedError
+
     def loss(self, batch: Batch, stage: str = "train") -> dict:
         "Eq. (13): cross-entropy of the target over all items."
         return {"loss": F.cross_entropy(self.scores(batch).float(), batch.target)}
+
     @classmethod
     def stage_config(cls, cfg, stage: str):
         "The part of the config `cfg` that `stage` depends on (all of it unless a model says otherwise)."
         return cfg
+
     @property
     def modalities(self) -> list:
         "The modalities whose features the model was built with."
         return list(getattr(self, "enc", {}))
+
     @classmethod
     def schedule(cls, stage: str) -> Schedule:
         "The model's default schedule of `stage`."
@@ -126,7 +151,8 @@ class Recommender(nn.Module):
 
 # %% ../nbs/15_contract.ipynb #03bdb3b3
 MODELS: dict = {}
-MODEL_MODULES = ("msm4sr.recommenders", "msm4sr.baselines")   # imported by `registered()`
+MODEL_MODULES = ("msm4sr.recommenders", "msm4sr.baselines")  # imported by `registered()`
+
 
 def register(cls):
     "Class decorator: add a `Recommender` to `MODELS` under its `name`."
@@ -136,34 +162,46 @@ def register(cls):
     if old is not None and old is not cls:
         # a notebook (`__main__`) re-defines an exported model while the package's class is registered: the
         # package's stays, so notebooks run one after another in one process (nbdev-test) share one registry
-        if cls.__module__ == "__main__" and old.__module__ != "__main__": return cls
+        if cls.__module__ == "__main__" and old.__module__ != "__main__":
+            return cls
         same = (old.__module__, old.__qualname__) == (cls.__module__, cls.__qualname__)
         if not same and old.__module__ != "__main__":
-            raise ValueError(f"a model named {cls.name!r} is already registered ({old.__module__}.{old.__qualname__})")
+            raise ValueError(
+                f"a model named {cls.name!r} is already registered ({old.__module__}.{old.__qualname__})"
+            )
     MODELS[cls.name] = cls
     return cls
+
 
 def registered() -> dict:
     "Every registered model, by name (imports the package's model modules first)."
     for mod in MODEL_MODULES:
-        try: m = importlib.import_module(mod)
+        try:
+            m = importlib.import_module(mod)
         except ModuleNotFoundError as e:
-            if e.name != mod: raise
+            if e.name != mod:
+                raise
             continue
-        for sub in pkgutil.iter_modules(getattr(m, "__path__", [])): importlib.import_module(f"{mod}.{sub.name}")
+        for sub in pkgutil.iter_modules(getattr(m, "__path__", [])):
+            importlib.import_module(f"{mod}.{sub.name}")
     return dict(MODELS)
+
 
 def model_class(name: str) -> type:
     "The registered model called `name` (registry name or table title)."
     models = registered()
     by_title = {c.title: c for c in models.values()}
-    if name in models: return models[name]
-    if name in by_title: return by_title[name]
+    if name in models:
+        return models[name]
+    if name in by_title:
+        return by_title[name]
     raise ValueError(f"unknown model {name!r}; registered: {', '.join(models)}")
+
 
 def missing_needs(cls, modalities, have=()) -> list:
     "What `cls` needs that a dataset with these modalities (and extras `have`, e.g. 'attributes') lacks."
-    have = set(modalities) | set(have) | {"graph"}          # every dataset has a training graph
+    have = set(modalities) | set(have) | {"graph"}  # every dataset has a training graph
     out = [n for n in cls.needs if n != "modalities" and n not in have]
-    if "modalities" in cls.needs and not set(modalities) & {"text", "image"}: out.append("text or image features")
+    if "modalities" in cls.needs and not set(modalities) & {"text", "image"}:
+        out.append("text or image features")
     return out

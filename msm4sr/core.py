@@ -24,33 +24,52 @@ class DataError(ValueError):
 # %% ../nbs/00_core.ipynb #552e70b4
 class Problems:
     "Counts of data problems by kind, with up to `keep` examples each; serialises into `meta.json`."
+
     def __init__(self, keep: int = 5):
         self.keep, self.counts, self.examples = keep, Counter(), {}
+
     def add(self, kind: str, example: str | None = None, n: int = 1):
         self.counts[kind] += n
         if example is not None:
             ex = self.examples.setdefault(kind, [])
-            if len(ex) < self.keep: ex.append(example)
+            if len(ex) < self.keep:
+                ex.append(example)
+
     def add_all(self, kind: str, examples):
         "Count every element of `examples` under `kind`, keeping the first few."
         examples = list(examples)
-        for ex in examples[: self.keep]: self.add(kind, ex, n=0)
-        if examples: self.counts[kind] += len(examples)
-    def __bool__(self): return bool(+self.counts)
-    def __getitem__(self, kind): return self.counts[kind]
+        for ex in examples[: self.keep]:
+            self.add(kind, ex, n=0)
+        if examples:
+            self.counts[kind] += len(examples)
+
+    def __bool__(self):
+        return bool(+self.counts)
+
+    def __getitem__(self, kind):
+        return self.counts[kind]
+
     def to_dict(self) -> dict:
-        return {k: {"count": int(c), "examples": self.examples.get(k, [])} for k, c in sorted(self.counts.items())}
+        return {
+            k: {"count": int(c), "examples": self.examples.get(k, [])} for k, c in sorted(self.counts.items())
+        }
+
     def summary(self) -> str:
-        if not self: return "no data problems"
+        if not self:
+            return "no data problems"
         return "; ".join(f"{k}: {c}" for k, c in sorted(self.counts.items()))
 
 # %% ../nbs/00_core.ipynb #9c4c6336
-MAX_LINE_BYTES = 4 << 20   # longest accepted line; real Amazon 2018 metadata lines are a few KB
-_RAW = 0xEF00              # invalid byte 0xNN -> U+EF00+0xNN (private use), distinct from valid text
+MAX_LINE_BYTES = 4 << 20  # longest accepted line; real Amazon 2018 metadata lines are a few KB
+_RAW = 0xEF00  # invalid byte 0xNN -> U+EF00+0xNN (private use), distinct from valid text
+
 
 def _keep_raw_bytes(e: UnicodeDecodeError):
-    return "".join(chr(_RAW + b) for b in e.object[e.start:e.end]), e.end
+    return "".join(chr(_RAW + b) for b in e.object[e.start : e.end]), e.end
+
+
 codecs.register_error("msm4sr-rawbytes", _keep_raw_bytes)
+
 
 def open_text(path, errors: str = "strict") -> io.TextIOBase:
     "Open a plain or gzip-compressed text file (by its `.gz` suffix) for reading as UTF-8."
@@ -59,102 +78,149 @@ def open_text(path, errors: str = "strict") -> io.TextIOBase:
         return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8", errors=errors)
     return open(path, encoding="utf-8", errors=errors)
 
-def iter_lines(path, problems: Problems | None = None,
-               max_bytes: int | None = None) -> Iterator[tuple[int, str]]:
+
+def iter_lines(
+    path, problems: Problems | None = None, max_bytes: int | None = None
+) -> Iterator[tuple[int, str]]:
     """Yield `(line_number, line)` for each non-empty line, stripped. A truncated or corrupt gzip raises
     `DataError`; invalid UTF-8 and lines over `max_bytes` (default `MAX_LINE_BYTES`, read at call time so
     a user can raise it) are counted in `problems` (errors without it)."""
-    path = Path(path); n = 0; max_bytes = max_bytes or MAX_LINE_BYTES
+    path = Path(path)
+    n = 0
+    max_bytes = max_bytes or MAX_LINE_BYTES
+
     def bad(kind, msg):
-        if problems is None: raise DataError(msg, path, n)
+        if problems is None:
+            raise DataError(msg, path, n)
         problems.add(kind, f"{path.name}:{n} ({msg})")
+
     try:
-        with (gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")) as f:
+        with gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb") as f:
             while raw := f.readline(max_bytes + 1):
                 n += 1
                 if len(raw) > max_bytes and not raw.endswith(b"\n"):
                     size = len(raw)
-                    while raw and not raw.endswith(b"\n"):   # skip the rest without holding it
-                        raw = f.readline(1 << 16); size += len(raw)
-                    bad("lines_too_long (skipped)", f"line of {size:,} bytes, longer than the "
-                        f"{max_bytes:,} accepted")
+                    while raw and not raw.endswith(b"\n"):  # skip the rest without holding it
+                        raw = f.readline(1 << 16)
+                        size += len(raw)
+                    bad(
+                        "lines_too_long (skipped)",
+                        f"line of {size:,} bytes, longer than the {max_bytes:,} accepted",
+                    )
                     continue
-                try: line = raw.decode("utf-8")
+                try:
+                    line = raw.decode("utf-8")
                 except UnicodeDecodeError as e:
                     line = raw.decode("utf-8", "msm4sr-rawbytes")
-                    bad("invalid_utf8_lines (bytes kept as U+EF80..U+EFFF)",
-                        f"invalid UTF-8 at byte {e.start + 1}: {raw[e.start:e.start + 4]!r}")
-                if n == 1: line = line.removeprefix("\ufeff")     # a byte-order mark is not data
-                if line := line.strip(): yield n, line
+                    bad(
+                        "invalid_utf8_lines (bytes kept as U+EF80..U+EFFF)",
+                        f"invalid UTF-8 at byte {e.start + 1}: {raw[e.start : e.start + 4]!r}",
+                    )
+                if n == 1:
+                    line = line.removeprefix("\ufeff")  # a byte-order mark is not data
+                if line := line.strip():
+                    yield n, line
     except (EOFError, zlib.error, gzip.BadGzipFile) as e:
-        raise DataError(f"compressed file is truncated or corrupt after line {n} ({e}); "
-                        "download it again", path, n + 1) from None
+        raise DataError(
+            f"compressed file is truncated or corrupt after line {n} ({e}); download it again", path, n + 1
+        ) from None
 
 # %% ../nbs/00_core.ipynb #758ed4a1
 _LEFTOVER = re.compile(r"\..+\.(?:tmp|old)-(\d+)(?:-[0-9a-f]+)?")
 
+
 def _alive(pid: int) -> bool:
-    if pid == os.getpid(): return True
-    try: os.kill(pid, 0)
-    except ProcessLookupError: return False
-    except (PermissionError, OverflowError): return True   # someone else's process, or not a real PID
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return True  # someone else's process, or not a real PID
     return True
+
 
 def clean_leftovers(folder) -> list[Path]:
     "Remove `.NAME.tmp-PID…` / `.NAME.old-PID…` entries in `folder` whose process is dead; return them."
     removed = []
     for p in Path(folder).iterdir() if Path(folder).is_dir() else []:
         m = _LEFTOVER.fullmatch(p.name)
-        if not m or _alive(int(m.group(1))): continue
-        if p.is_dir() and not p.is_symlink(): shutil.rmtree(p, ignore_errors=True)
-        else: p.unlink(missing_ok=True)
+        if not m or _alive(int(m.group(1))):
+            continue
+        if p.is_dir() and not p.is_symlink():
+            shutil.rmtree(p, ignore_errors=True)
+        else:
+            p.unlink(missing_ok=True)
         removed.append(p)
     return removed
+
 
 def _sibling(final: Path, kind: str) -> Path:
     "A name no other process or thread uses: `.NAME.kind-PID-RANDOM`."
     return final.with_name(f".{final.name}.{kind}-{os.getpid()}-{secrets.token_hex(4)}")
 
+
 class atomic_dir:
     """`with atomic_dir(final) as tmp:` write into the fresh folder `tmp`; on success it becomes `final`
     (replacing it, or, with `keep_existing=True`, only if no other process got there first: `won` says
     which), on error it is removed. Stale leftovers of dead processes beside `final` are cleaned first."""
+
     def __init__(self, final, keep_existing: bool = False):
         self.final, self.keep_existing, self.won, self.tmp = Path(final), keep_existing, None, None
+
     def __enter__(self) -> Path:
         self.final.parent.mkdir(parents=True, exist_ok=True)
         clean_leftovers(self.final.parent)
-        self.tmp = _sibling(self.final, "tmp"); self.tmp.mkdir()
+        self.tmp = _sibling(self.final, "tmp")
+        self.tmp.mkdir()
         return self.tmp
+
     def __exit__(self, typ, exc, tb):
         if typ is not None:
-            shutil.rmtree(self.tmp, ignore_errors=True); return False
+            shutil.rmtree(self.tmp, ignore_errors=True)
+            return False
         olds = []
         try:
-            for _ in range(100):   # each retry means another process renamed in between: rare
-                try: os.rename(self.tmp, self.final); self.won = True; return False
+            for _ in range(100):  # each retry means another process renamed in between: rare
+                try:
+                    os.rename(self.tmp, self.final)
+                    self.won = True
+                    return False
                 except OSError as e:
-                    if e.errno not in (errno.ENOTEMPTY, errno.EEXIST): raise
+                    if e.errno not in (errno.ENOTEMPTY, errno.EEXIST):
+                        raise
                 if self.keep_existing:
-                    shutil.rmtree(self.tmp, ignore_errors=True); self.won = False; return False
+                    shutil.rmtree(self.tmp, ignore_errors=True)
+                    self.won = False
+                    return False
                 old = _sibling(self.final, "old")
-                try: os.rename(self.final, old); olds.append(old)
-                except FileNotFoundError: pass        # the other process moved it first: retry
+                try:
+                    os.rename(self.final, old)
+                    olds.append(old)
+                except FileNotFoundError:
+                    pass  # the other process moved it first: retry
             raise OSError(f"could not move {self.tmp} to {self.final}: other processes keep replacing it")
         except BaseException:
-            shutil.rmtree(self.tmp, ignore_errors=True); raise
+            shutil.rmtree(self.tmp, ignore_errors=True)
+            raise
         finally:
-            for o in olds: shutil.rmtree(o, ignore_errors=True)
+            for o in olds:
+                shutil.rmtree(o, ignore_errors=True)
+
 
 def write_atomic(path, data: str | bytes):
     "Write a whole file through a temporary name and `os.replace`, so readers never see half of it."
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = _sibling(path, "tmp")
     try:
         tmp.write_bytes(data.encode() if isinstance(data, str) else data)
         os.replace(tmp, path)
     except BaseException:
-        tmp.unlink(missing_ok=True); raise
+        tmp.unlink(missing_ok=True)
+        raise
+
 
 def write_json(path, obj):
     "Pretty, stable JSON (sorted keys) written atomically."

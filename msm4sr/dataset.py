@@ -37,23 +37,27 @@ NO_FILTERS = Filters(min_user_interactions=0, item_core=0, dedupe="none")
 @dataclass
 class RawData:
     "What a reader returns: source ids, file order, item content, and the problems met while reading."
+
     name: str
     format: str
-    interactions: pd.DataFrame          # columns user, item (str source ids), timestamp (int64), in file order
-    items: pd.DataFrame                 # columns item (str), sentences, image_urls, image_paths (lists of str)
-    sources: list = field(default_factory=list)      # files read
+    interactions: pd.DataFrame  # columns user, item (str source ids), timestamp (int64), in file order
+    items: pd.DataFrame  # columns item (str), sentences, image_urls, image_paths (lists of str)
+    sources: list = field(default_factory=list)  # files read
     problems: Problems = field(default_factory=Problems)
-    timestamp: str = "unix seconds"     # what `timestamp` means: "unix seconds", "day (unix seconds)", "order"
-    features: dict = field(default_factory=dict)     # name -> (source item ids, float32 matrix), optional
-    split: str = "leave-one-out"        # or a note that the source's own split was kept
+    timestamp: str = "unix seconds"  # what `timestamp` means: "unix seconds", "day (unix seconds)", "order"
+    features: dict = field(default_factory=dict)  # name -> (source item ids, float32 matrix), optional
+    split: str = "leave-one-out"  # or a note that the source's own split was kept
     info: dict = field(default_factory=dict)
 
 # %% ../nbs/01_dataset.ipynb #2aa6d601
 ITEM_COLUMNS = ["sentences", "image_urls", "image_paths"]
 
+
 def _dedupe(df: pd.DataFrame, how: str) -> pd.DataFrame:
-    if how == "none": return df
+    if how == "none":
+        return df
     return df.drop_duplicates(["user", "item"], keep=how)
+
 
 def _filter(df: pd.DataFrame, f: Filters) -> pd.DataFrame:
     "User filter, or the user+item k-core iterated to a fixed point when `item_core` is set."
@@ -63,7 +67,9 @@ def _filter(df: pd.DataFrame, f: Filters) -> pd.DataFrame:
             df = df[df.groupby("item")["item"].transform("size") >= f.item_core]
         if f.min_user_interactions:
             df = df[df.groupby("user")["user"].transform("size") >= f.min_user_interactions]
-        if len(df) == n or not f.item_core: return df
+        if len(df) == n or not f.item_core:
+            return df
+
 
 def build(raw: RawData, filters: Filters | None = None, max_len: int = MAX_LEN) -> "Dataset":
     "Apply the paper's protocol to `raw` and return the canonical `Dataset`."
@@ -75,7 +81,8 @@ def build(raw: RawData, filters: Filters | None = None, max_len: int = MAX_LEN) 
     df = df.sort_values(["user", "timestamp", "_order"], kind="stable")
     n0 = len(df)
     df = _dedupe(df, f.dedupe)
-    if n0 - len(df): probs.add(f"duplicate_user_item_removed (kept {f.dedupe})", n=n0 - len(df))
+    if n0 - len(df):
+        probs.add(f"duplicate_user_item_removed (kept {f.dedupe})", n=n0 - len(df))
     users0, items0, n1 = df["user"].nunique(), df["item"].nunique(), len(df)
     df = _filter(df, f)
     if users0 - df["user"].nunique():
@@ -84,20 +91,31 @@ def build(raw: RawData, filters: Filters | None = None, max_len: int = MAX_LEN) 
     if items0 - df["item"].nunique():
         probs.add("items_removed_by_filter", n=items0 - df["item"].nunique())
     if df.empty:
-        raise DataError(f"no interactions left after filters {f.to_dict()} "
-                        f"({n0} read, {users0} users before filtering)", raw.sources[0] if raw.sources else None)
+        raise DataError(
+            f"no interactions left after filters {f.to_dict()} ({n0} read, {users0} users before filtering)",
+            raw.sources[0] if raw.sources else None,
+        )
 
-    user_ids = np.sort(df["user"].unique()); item_ids = np.sort(df["item"].unique())
+    user_ids = np.sort(df["user"].unique())
+    item_ids = np.sort(df["item"].unique())
     u = pd.Index(user_ids).get_indexer(df["user"]) + 1
     i = pd.Index(item_ids).get_indexer(df["item"]) + 1
-    inter = pd.DataFrame({"user": u.astype(np.int32), "item": i.astype(np.int32),
-                          "timestamp": df["timestamp"].to_numpy(np.int64)})
-    inter = inter.sort_values("user", kind="stable").reset_index(drop=True)   # keeps chronological order within user
+    inter = pd.DataFrame(
+        {
+            "user": u.astype(np.int32),
+            "item": i.astype(np.int32),
+            "timestamp": df["timestamp"].to_numpy(np.int64),
+        }
+    )
+    inter = inter.sort_values("user", kind="stable").reset_index(
+        drop=True
+    )  # keeps chronological order within user
     inter["pos"] = inter.groupby("user").cumcount().astype(np.int32)
 
     meta_items = raw.items.drop_duplicates("item", keep="last").set_index("item")
-    unused = len(meta_items.index.difference(raw.interactions["item"].unique()))   # never interacted with
-    if unused: probs.add("metadata_items_without_interactions", n=unused)
+    unused = len(meta_items.index.difference(raw.interactions["item"].unique()))  # never interacted with
+    if unused:
+        probs.add("metadata_items_without_interactions", n=unused)
     missing = pd.Index(item_ids).difference(meta_items.index)
     probs.add_all("items_without_metadata", [f"item {m}" for m in missing])
     items = meta_items.reindex(item_ids)
@@ -106,10 +124,13 @@ def build(raw: RawData, filters: Filters | None = None, max_len: int = MAX_LEN) 
         items[c] = [list(v) if isinstance(v, (list, tuple, np.ndarray)) else [] for v in col]
     items = items[ITEM_COLUMNS].reset_index(names="source_id")
     items.insert(0, "item", np.arange(1, len(item_ids) + 1, dtype=np.int32))
-    for c, kind in (("sentences", "items_without_text"), ("image_urls", "items_without_image_urls"),
-                    ("image_paths", "items_without_local_images")):
+    for c, kind in (
+        ("sentences", "items_without_text"),
+        ("image_urls", "items_without_image_urls"),
+        ("image_paths", "items_without_local_images"),
+    ):
         empty = items.loc[items[c].map(len) == 0, "source_id"]
-        if c == "sentences" or raw.format == "amazon2018":   # other formats carry no images
+        if c == "sentences" or raw.format == "amazon2018":  # other formats carry no images
             probs.add_all(kind, [f"item {s}" for s in empty])
     users = pd.DataFrame({"user": np.arange(1, len(user_ids) + 1, dtype=np.int32), "source_id": user_ids})
 
@@ -118,13 +139,23 @@ def build(raw: RawData, filters: Filters | None = None, max_len: int = MAX_LEN) 
         rows = pd.Index(src_ids).get_indexer(item_ids)
         out = np.zeros((len(item_ids) + 1, mat.shape[1]), np.float32)
         out[1:][rows >= 0] = mat[rows[rows >= 0]]
-        if (rows < 0).any(): probs.add(f"items_without_feature_{name}", n=int((rows < 0).sum()))
+        if (rows < 0).any():
+            probs.add(f"items_without_feature_{name}", n=int((rows < 0).sum()))
         feats[name] = out
 
-    meta = {"name": raw.name, "format": raw.format, "schema": SCHEMA_VERSION,
-            "sources": [str(s) for s in raw.sources], "filters": f.to_dict(), "max_len": max_len,
-            "timestamp": raw.timestamp, "split": raw.split, "info": raw.info,
-            "problems": probs.to_dict(), "features": {k: list(v.shape) for k, v in feats.items()}}
+    meta = {
+        "name": raw.name,
+        "format": raw.format,
+        "schema": SCHEMA_VERSION,
+        "sources": [str(s) for s in raw.sources],
+        "filters": f.to_dict(),
+        "max_len": max_len,
+        "timestamp": raw.timestamp,
+        "split": raw.split,
+        "info": raw.info,
+        "problems": probs.to_dict(),
+        "features": {k: list(v.shape) for k, v in feats.items()},
+    }
     ds = Dataset(inter, items, users, meta, feats)
     ds.meta["stats"] = ds.stats()
     return ds
@@ -151,16 +182,21 @@ def _samples(flat, start, users, t, max_len) -> Samples:
 # %% ../nbs/01_dataset.ipynb #5dd9e40a
 class Dataset:
     "The canonical processed dataset (ids from 1, 0 = padding) with its `meta.json`."
+
     def __init__(self, interactions, items, users, meta, features=None, path=None):
         self.interactions, self.items, self.users, self.meta = interactions, items, users, meta
         self.features, self.path = features or {}, path
+
     name = property(lambda self: self.meta["name"])
     n_users = property(lambda self: len(self.users))
     n_items = property(lambda self: len(self.items))
     n_interactions = property(lambda self: len(self.interactions))
+
     def __repr__(self):
-        return (f"Dataset({self.name!r}: {self.n_users:,} users, {self.n_items:,} items, "
-                f"{self.n_interactions:,} interactions)")
+        return (
+            f"Dataset({self.name!r}: {self.n_users:,} users, {self.n_items:,} items, "
+            f"{self.n_interactions:,} interactions)"
+        )
 
     def sequences(self) -> tuple[np.ndarray, np.ndarray]:
         "CSR form: `(flat_items, start)` where user `u`'s sequence is `flat[start[u]:start[u+1]]` (u from 1)."
@@ -170,21 +206,24 @@ class Dataset:
 
     def lengths(self) -> np.ndarray:
         "Sequence length of every user (index 0 = user 1)."
-        flat, start = self.sequences(); return np.diff(start)[1:]
+        flat, start = self.sequences()
+        return np.diff(start)[1:]
 
     def split(self, max_len: int | None = None) -> dict[str, Samples]:
         "Leave-one-out: `train` (every prefix), `valid` (second last) and `test` (last) samples."
         L = max_len or self.meta.get("max_len", MAX_LEN)
         flat, start = self.sequences()
-        n = np.diff(start)                                   # n[u] for u = 0..n_users (n[0] = 0)
+        n = np.diff(start)  # n[u] for u = 0..n_users (n[0] = 0)
         users = np.arange(len(n))
         out = {}
-        m = np.maximum(n - 3, 0)                             # training targets per user: t = 1..n-3
+        m = np.maximum(n - 3, 0)  # training targets per user: t = 1..n-3
         tr_u = np.repeat(users, m)
         tr_t = np.arange(m.sum()) - np.repeat(np.cumsum(m) - m, m) + 1
         out["train"] = _samples(flat, start, tr_u, tr_t, L)
-        va = users[n >= 3]; out["valid"] = _samples(flat, start, va, n[va] - 2, L)
-        te = users[n >= 2]; out["test"] = _samples(flat, start, te, n[te] - 1, L)
+        va = users[n >= 3]
+        out["valid"] = _samples(flat, start, va, n[va] - 2, L)
+        te = users[n >= 2]
+        out["test"] = _samples(flat, start, te, n[te] - 1, L)
         return out
 
     def train_items(self) -> np.ndarray:
@@ -196,9 +235,16 @@ class Dataset:
     def stats(self) -> dict:
         "Table I statistics (+ a few more): users, items, interactions, average sequence length."
         n = self.lengths()
-        return {"users": self.n_users, "items": self.n_items, "interactions": self.n_interactions,
-                "avg_n": round(float(n.mean()), 4), "min_n": int(n.min()), "median_n": float(np.median(n)),
-                "max_n": int(n.max()), "density": self.n_interactions / (self.n_users * self.n_items)}
+        return {
+            "users": self.n_users,
+            "items": self.n_items,
+            "interactions": self.n_interactions,
+            "avg_n": round(float(n.mean()), 4),
+            "min_n": int(n.min()),
+            "median_n": float(np.median(n)),
+            "max_n": int(n.max()),
+            "density": self.n_interactions / (self.n_users * self.n_items),
+        }
 
     # -- persistence: parquet + json + npy, written atomically ---------------------------------
     def save(self, path, keep_existing: bool = False) -> Path:
@@ -212,7 +258,8 @@ class Dataset:
             self.users.to_parquet(d / "users.parquet", index=False)
             if self.features:
                 (d / "features").mkdir()
-                for k, v in self.features.items(): np.save(d / "features" / f"{k}.npy", v, allow_pickle=False)
+                for k, v in self.features.items():
+                    np.save(d / "features" / f"{k}.npy", v, allow_pickle=False)
             write_json(d / "meta.json", self.meta)
         self.path, self.written = path, ad.won
         return path
@@ -221,10 +268,18 @@ class Dataset:
     def load(cls, path) -> "Dataset":
         "Read a folder written by `save`."
         path = Path(path)
-        if not (path / "meta.json").exists(): raise DataError("not a processed dataset (no meta.json)", path)
+        if not (path / "meta.json").exists():
+            raise DataError("not a processed dataset (no meta.json)", path)
         meta = json.loads((path / "meta.json").read_text())
         items = pd.read_parquet(path / "items.parquet")
-        for c in ITEM_COLUMNS: items[c] = items[c].map(list)
+        for c in ITEM_COLUMNS:
+            items[c] = items[c].map(list)
         feats = {p.stem: np.load(p, allow_pickle=False) for p in sorted((path / "features").glob("*.npy"))}
-        return cls(pd.read_parquet(path / "interactions.parquet"), items,
-                   pd.read_parquet(path / "users.parquet"), meta, feats, path)
+        return cls(
+            pd.read_parquet(path / "interactions.parquet"),
+            items,
+            pd.read_parquet(path / "users.parquet"),
+            meta,
+            feats,
+            path,
+        )

@@ -15,8 +15,10 @@ __all__ = ['rank_world', 'init_distributed', 'stepper', 'all_sum', 'barrier']
 # %% ../nbs/14_distributed.ipynb #b83d6209
 def rank_world() -> tuple[int, int]:
     "`(rank, world_size)`; `(0, 1)` outside a process group."
-    if dist.is_available() and dist.is_initialized(): return dist.get_rank(), dist.get_world_size()
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
     return 0, 1
+
 
 def init_distributed(device: str | None = None) -> tuple[int, int, str]:
     """Join the process group torchrun describes (`WORLD_SIZE` > 1) and pick this rank's device:
@@ -24,36 +26,52 @@ def init_distributed(device: str | None = None) -> tuple[int, int, str]:
     world = int(os.environ.get("WORLD_SIZE", "1"))
     cuda = (device or ("cuda" if torch.cuda.is_available() else "cpu")).startswith("cuda")
     if cuda:
-        local = int(os.environ.get("LOCAL_RANK", "0")); torch.cuda.set_device(local); device = f"cuda:{local}"
-    else: device = "cpu"
-    if world > 1 and not dist.is_initialized(): dist.init_process_group("nccl" if cuda else "gloo")
+        local = int(os.environ.get("LOCAL_RANK", "0"))
+        torch.cuda.set_device(local)
+        device = f"cuda:{local}"
+    else:
+        device = "cpu"
+    if world > 1 and not dist.is_initialized():
+        dist.init_process_group("nccl" if cuda else "gloo")
     r, w = rank_world()
     return r, w, device
 
+
 class _Call(nn.Module):
     "DDP hooks the wrapped module's forward: route `forward(fn, *args)` to `fn(model, *args)`."
+
     def __init__(self, model: nn.Module):
-        super().__init__(); self.model = model
-    def forward(self, fn, *args, **kw): return fn(self.model, *args, **kw)
+        super().__init__()
+        self.model = model
+
+    def forward(self, fn, *args, **kw):
+        return fn(self.model, *args, **kw)
+
 
 def stepper(model: nn.Module):
     """`call(fn, *args)` computing `fn(model, *args)` — through DistributedDataParallel when several ranks run,
     so the backward pass of its result averages gradients across ranks."""
-    if rank_world()[1] == 1: return lambda fn, *a, **k: fn(model, *a, **k)
+    if rank_world()[1] == 1:
+        return lambda fn, *a, **k: fn(model, *a, **k)
     dev = next(model.parameters()).device
-    kw = dict(device_ids=[dev.index] if dev.type == "cuda" else None,
-              find_unused_parameters=True)                 # pre-training leaves the ID table unused
-    try:                                                   # the frozen feature tables never change: no buffer sync
+    kw = dict(
+        device_ids=[dev.index] if dev.type == "cuda" else None, find_unused_parameters=True
+    )  # pre-training leaves the ID table unused
+    try:  # the frozen feature tables never change: no buffer sync
         ddp = nn.parallel.DistributedDataParallel(_Call(model), forward_sync_buffers=False, **kw)
-    except TypeError:                                      # torch before forward_sync_buffers
+    except TypeError:  # torch before forward_sync_buffers
         ddp = nn.parallel.DistributedDataParallel(_Call(model), broadcast_buffers=False, **kw)
     return ddp
 
+
 def all_sum(t: torch.Tensor) -> torch.Tensor:
     "Sum `t` over ranks in place (no-op in one process)."
-    if rank_world()[1] > 1: dist.all_reduce(t)
+    if rank_world()[1] > 1:
+        dist.all_reduce(t)
     return t
+
 
 def barrier():
     "Wait for every rank (no-op in one process)."
-    if rank_world()[1] > 1: dist.barrier()
+    if rank_world()[1] > 1:
+        dist.barrier()

@@ -16,67 +16,111 @@ __all__ = ['CHUNK', 'DownloadError', 'download']
 class DownloadError(RuntimeError):
     "A file could not be fetched; the message says from where, to where, and what to do by hand."
 
+
 CHUNK = 1 << 20
-_OFFLINE = ("Name or service not known", "Temporary failure in name resolution", "Network is unreachable",
-            "Connection refused", "timed out", "No route to host")
+_OFFLINE = (
+    "Name or service not known",
+    "Temporary failure in name resolution",
+    "Network is unreachable",
+    "Connection refused",
+    "timed out",
+    "No route to host",
+)
+
 
 def _fetch(url: str, part: Path, timeout: float, progress: bool = True) -> None:
     "Append the rest of `url` to `part` (Range request when `part` already holds bytes)."
     have = part.stat().st_size if part.exists() else 0
-    req = urllib.request.Request(url, headers={"User-Agent": "msm4sr", **({"Range": f"bytes={have}-"} if have else {})})
+    req = urllib.request.Request(
+        url, headers={"User-Agent": "msm4sr", **({"Range": f"bytes={have}-"} if have else {})}
+    )
     try:
         resp = urllib.request.urlopen(req, timeout=timeout)
     except urllib.error.HTTPError as e:
-        if e.code == 416 and have: return                      # nothing left to fetch
+        if e.code == 416 and have:
+            return  # nothing left to fetch
         raise
     with resp:
-        if have and resp.status != 206: have = 0               # server ignored Range: start over
+        if have and resp.status != 206:
+            have = 0  # server ignored Range: start over
         total = resp.headers.get("Content-Length")
         total = int(total) + have if total is not None else None
-        with open(part, "ab" if have else "wb") as f, tqdm(total=total, initial=have, unit="B", unit_scale=True,
-                                                            desc=part.name[:-5], mininterval=1, leave=False,
-                                                            disable=not progress) as bar:
+        with (
+            open(part, "ab" if have else "wb") as f,
+            tqdm(
+                total=total,
+                initial=have,
+                unit="B",
+                unit_scale=True,
+                desc=part.name[:-5],
+                mininterval=1,
+                leave=False,
+                disable=not progress,
+            ) as bar,
+        ):
             while chunk := resp.read(CHUNK):
-                f.write(chunk); bar.update(len(chunk))
+                f.write(chunk)
+                bar.update(len(chunk))
         if total is not None and part.stat().st_size < total:
             raise ConnectionError(f"connection closed after {part.stat().st_size} of {total} bytes")
 
-def _first_working(urls, part: Path, timeout: float, retries: int, errors: list, progress: bool = True) -> str | None:
+
+def _first_working(
+    urls, part: Path, timeout: float, retries: int, errors: list, progress: bool = True
+) -> str | None:
     "The URL that delivered the whole file into `part`, or None; failures are appended to `errors`."
     for url in urls:
         for attempt in range(retries + 1):
             try:
-                _fetch(url, part, timeout, progress); return url
+                _fetch(url, part, timeout, progress)
+                return url
             except (urllib.error.URLError, ConnectionError, socket.timeout, TimeoutError, OSError) as e:
                 errors.append(f"{url} (try {attempt + 1}): {getattr(e, 'reason', e)}")
-                if isinstance(e, urllib.error.HTTPError) and e.code in (403, 404, 410): break   # no use retrying
+                if isinstance(e, urllib.error.HTTPError) and e.code in (403, 404, 410):
+                    break  # no use retrying
     return None
 
-def download(urls, dest, sha256: str | None = None, timeout: float = 60, retries: int = 2,
-             record: bool = True, progress: bool = True) -> Path:
+
+def download(
+    urls,
+    dest,
+    sha256: str | None = None,
+    timeout: float = 60,
+    retries: int = 2,
+    record: bool = True,
+    progress: bool = True,
+) -> Path:
     """Fetch `dest` from the first of `urls` that works; resume partial files; verify SHA-256 and record it in
     `checksums.json` beside the file (unless `record` is False). An existing complete `dest` is kept (checked
     against `sha256` when given)."""
     urls = [urls] if isinstance(urls, str) else list(urls)
-    dest = Path(dest); dest.parent.mkdir(parents=True, exist_ok=True)
+    dest = Path(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
     if dest.exists():
         if sha256 and sha256_file(dest) != sha256:
-            raise DownloadError(f"{dest} exists but its SHA-256 differs from the expected {sha256}; "
-                                "delete it to download again")
+            raise DownloadError(
+                f"{dest} exists but its SHA-256 differs from the expected {sha256}; "
+                "delete it to download again"
+            )
         return dest
     part = dest.with_name(dest.name + ".part")
     errors: list[str] = []
     url = _first_working(urls, part, timeout, retries, errors, progress)
     if url is None:
         offline = bool(errors) and all(any(k in m for k in _OFFLINE) for m in errors)
-        msg = [f"could not download {dest.name}:", "this machine seems to be offline;" if offline else "",
-               f"fetch it by hand from one of {urls} and place it at {dest.resolve()}",
-               f"(the partial {part.name} is kept and will be resumed)" if part.exists() else ""]
+        msg = [
+            f"could not download {dest.name}:",
+            "this machine seems to be offline;" if offline else "",
+            f"fetch it by hand from one of {urls} and place it at {dest.resolve()}",
+            f"(the partial {part.name} is kept and will be resumed)" if part.exists() else "",
+        ]
         raise DownloadError(" ".join(m for m in msg if m) + "".join(f"\n  {e}" for e in errors))
     got = sha256_file(part)
     if sha256 and got != sha256:
         part.unlink()
-        raise DownloadError(f"{dest.name}: SHA-256 {got} differs from the expected {sha256}; the partial file was removed")
+        raise DownloadError(
+            f"{dest.name}: SHA-256 {got} differs from the expected {sha256}; the partial file was removed"
+        )
     os.replace(part, dest)
     if record:
         sums_path = dest.parent / "checksums.json"

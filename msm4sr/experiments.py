@@ -27,141 +27,227 @@ def has_images(ds) -> bool:
     "Whether any item of `ds` has a local image file."
     return bool(ds.items["image_paths"].map(len).gt(0).any())
 
-def dataset_features(ds, sbert: str | None = None, clip: str = DEFAULT_CLIP, n: int = DEFAULT_N,
-                     image_source: str = "auto", device: str | None = None) -> tuple[dict, list]:
+
+def dataset_features(
+    ds,
+    sbert: str | None = None,
+    clip: str = DEFAULT_CLIP,
+    n: int = DEFAULT_N,
+    image_source: str = "auto",
+    device: str | None = None,
+) -> tuple[dict, list]:
     "`({'text': ..., 'image': ...}, notes)` with only the modalities the dataset has."
     feats, notes = {}, []
-    if ds.items["sentences"].map(len).gt(0).any(): feats["text"] = text_features(ds, sbert, device=device)
-    else: notes.append("no item text: no text modality")
+    if ds.items["sentences"].map(len).gt(0).any():
+        feats["text"] = text_features(ds, sbert, device=device)
+    else:
+        notes.append("no item text: no text modality")
     src = image_source
     if src == "auto":
         pre = sorted(k for k in ds.features if k in ("feat3CLS",))
         src = f"precomputed:{pre[0]}" if pre else ("keywords" if has_images(ds) else "none")
     if src == "keywords":
         feats["image"] = image_keyword_features(ds, clip, n, sbert, device=device)
-        if "warning" in feats["image"].meta: notes.append(feats["image"].meta["warning"])
+        if "warning" in feats["image"].meta:
+            notes.append(feats["image"].meta["warning"])
     elif src.startswith("precomputed:"):
         feats["image"] = precomputed_features(ds, src.split(":", 1)[1])
-        notes.append(f"image modality: the dataset's precomputed vectors {src.split(':', 1)[1]} (one row per item)")
+        notes.append(
+            f"image modality: the dataset's precomputed vectors {src.split(':', 1)[1]} (one row per item)"
+        )
     elif src.startswith("resnet"):
         arch, _, weights = src.partition(":")
-        feats["image"] = resnet_features(ds, "resnet50" if arch == "resnet" else arch, weights or "IMAGENET1K_V2", device)
-    elif src != "none": raise ValueError(f"unknown image_source {image_source!r}")
-    if "image" not in feats: notes.append("no image modality: MSM4SR runs its unimodal (text) path")
-    if not feats: raise ValueError(f"dataset {ds.name!r} has neither text nor images: MSM4SR needs at least one modality")
+        feats["image"] = resnet_features(
+            ds, "resnet50" if arch == "resnet" else arch, weights or "IMAGENET1K_V2", device
+        )
+    elif src != "none":
+        raise ValueError(f"unknown image_source {image_source!r}")
+    if "image" not in feats:
+        notes.append("no image modality: MSM4SR runs its unimodal (text) path")
+    if not feats:
+        raise ValueError(
+            f"dataset {ds.name!r} has neither text nor images: MSM4SR needs at least one modality"
+        )
     return feats, notes
 
 # %% ../nbs/21_experiments.ipynb #a93e2b2d
 @dataclass(frozen=True)
 class Variant:
     "One row of a table: a registered model, the stages it runs, and its config fields that differ ((field, value))."
-    model: str                         # registry name (msm4sr.contract.MODELS)
-    stages: tuple | None = None        # None: the model's own stages
+
+    model: str  # registry name (msm4sr.contract.MODELS)
+    stages: tuple | None = None  # None: the model's own stages
     overrides: tuple = ()
-    features: str = "default"          # key of the feature sets passed to `run_models`
-    def stages_of(self) -> tuple: return self.stages or model_class(self.model).stages
+    features: str = "default"  # key of the feature sets passed to `run_models`
+
+    def stages_of(self) -> tuple:
+        return self.stages or model_class(self.model).stages
+
     @property
-    def pretrain(self) -> bool: return "pretrain" in self.stages_of()
+    def pretrain(self) -> bool:
+        return "pretrain" in self.stages_of()
+
 
 def _variants() -> dict:
     "MSM4SR's rows of Tables II-IV, then every registered model under its title."
     out = {"MSM4SR": Variant("msm4sr"), "MSM4SR w/o Pre-train": Variant("msm4sr", stages=("train",))}
-    for cls in registered().values(): out.setdefault(cls.title, Variant(cls.name))
-    out.update({
-        "MSM4SR_ResNet": Variant("msm4sr", features="resnet"),
-        "MSM4SR w/o NIP": Variant("msm4sr", overrides=(("use_nip", False),)),
-        "MSM4SR w/o CMCL": Variant("msm4sr", overrides=(("use_cmcl", False),)),
-        "MSM4SR w/o Mixup": Variant("msm4sr", overrides=(("mixup_max", 0.0),)),
-        "MSM4SR_E2E": Variant("msm4sr", stages=("train",), overrides=(("e2e", True),)),
-        "MSM4SR-T": Variant("msm4sr", overrides=(("modalities", ("text",)),)),
-        "MSM4SR-V": Variant("msm4sr", overrides=(("modalities", ("image",)),))})
+    for cls in registered().values():
+        out.setdefault(cls.title, Variant(cls.name))
+    out.update(
+        {
+            "MSM4SR_ResNet": Variant("msm4sr", features="resnet"),
+            "MSM4SR w/o NIP": Variant("msm4sr", overrides=(("use_nip", False),)),
+            "MSM4SR w/o CMCL": Variant("msm4sr", overrides=(("use_cmcl", False),)),
+            "MSM4SR w/o Mixup": Variant("msm4sr", overrides=(("mixup_max", 0.0),)),
+            "MSM4SR_E2E": Variant("msm4sr", stages=("train",), overrides=(("e2e", True),)),
+            "MSM4SR-T": Variant("msm4sr", overrides=(("modalities", ("text",)),)),
+            "MSM4SR-V": Variant("msm4sr", overrides=(("modalities", ("image",)),)),
+        }
+    )
     return out
 
+
 VARIANTS = _variants()
-TABLE2 = ("MSM4SR", "MSM4SR w/o Pre-train", "SASRec", "SASRecM", "Popularity")   # Table II's core
+TABLE2 = ("MSM4SR", "MSM4SR w/o Pre-train", "SASRec", "SASRecM", "Popularity")  # Table II's core
+
 
 def baseline_titles() -> list:
     "Titles of the registered models that count as baselines (Tables II/IV pick the best of them)."
     return [c.title for c in registered().values() if c.baseline]
 
+
 @dataclass
 class Plan:
     "What every row of a table shares: a schedule per stage (grid points for `train`), model config fields."
+
     schedules: dict = field(default_factory=lambda: {"pretrain": PRETRAIN, "train": [Schedule()]})
-    model: dict = field(default_factory=dict)        # set on every model whose config has the field
+    model: dict = field(default_factory=dict)  # set on every model whose config has the field
+
     def grid(self, stage: str, cls) -> list:
         "The schedules to try for `stage` of `cls` (its own default when the plan has none)."
         s = self.schedules.get(stage, cls.schedule(stage))
         return list(s) if isinstance(s, (list, tuple)) else [s]
+
     def config(self, cls, overrides=()):
         "`cls`'s config: defaults, then the plan's fields it has, then the variant's `overrides`."
         names = {f.name for f in fields(cls.Config)}
         return cls.Config(**{k: v for k, v in self.model.items() if k in names}, **dict(overrides))
 
-def train_variant(v: Variant, data: DataInfo, splits: dict, plan: Plan, seed: int, device="cpu",
-                  progress: bool = True, shared: dict | None = None, checkpoint_dir=None) -> tuple:
+
+def train_variant(
+    v: Variant,
+    data: DataInfo,
+    splits: dict,
+    plan: Plan,
+    seed: int,
+    device="cpu",
+    progress: bool = True,
+    shared: dict | None = None,
+    checkpoint_dir=None,
+) -> tuple:
     """Train and evaluate one row for one seed: `(FitResult, {earlier stage: StageResult}, seconds of the last
     stage with its evaluations)`. Earlier stages
     (pre-training) are looked up in / stored into `shared` by (model, features, stage config, seed)."""
     cls, shared = model_class(v.model), {} if shared is None else shared
     cfg, stages = plan.config(cls, v.overrides), v.stages_of()
-    if stages[-1] != "train": raise ValueError(f"{v}: the last stage must be 'train' (early-stopped, evaluated)")
+    if stages[-1] != "train":
+        raise ValueError(f"{v}: the last stage must be 'train' (early-stopped, evaluated)")
     state, earlier = None, {}
     if len(stages) > 1:
         key = (cls.name, v.features, seed, tuple((s, repr(cls.stage_config(cfg, s))) for s in stages[:-1]))
         if key not in shared:
             seed_everything(seed)
             base = cls(data, cls.stage_config(cfg, stages[-2]))
-            done = {s: run_stage(base, splits["train"], plan.grid(s, cls)[0], s, device, seed, progress)
-                    for s in stages[:-1]}
+            done = {
+                s: run_stage(base, splits["train"], plan.grid(s, cls)[0], s, device, seed, progress)
+                for s in stages[:-1]
+            }
             shared[key] = (copy.deepcopy(base.state_dict()), done)
             if checkpoint_dir:
-                save_checkpoint(base, f"{checkpoint_dir}/{'+'.join(stages[:-1])}-{len(shared)}-seed{seed}",
-                                {"schedules": {s: r.schedule for s, r in done.items()}, "seed": seed,
-                                 "features": v.features})
+                save_checkpoint(
+                    base,
+                    f"{checkpoint_dir}/{'+'.join(stages[:-1])}-{len(shared)}-seed{seed}",
+                    {
+                        "schedules": {s: r.schedule for s, r in done.items()},
+                        "seed": seed,
+                        "features": v.features,
+                    },
+                )
         state, earlier = shared[key]
+
     def make():
         m = cls(data, cfg)
-        if state is not None: m.load_state_dict(state)
+        if state is not None:
+            m.load_state_dict(state)
         return m
+
     t0 = time.time()
     r = grid_search(make, splits, plan.grid("train", cls), device, seed, progress)
     return r, earlier, time.time() - t0
 
+
 def result_row(name: str, seed: int, r: FitResult, earlier: dict, seconds: float) -> dict:
     "One row of `*_runs.csv`: metrics, epochs, timings, and the earlier stages' losses."
-    row = {"model": name, "seed": seed, "seconds": round(seconds, 2),
-           **{f"valid_{k}": x for k, x in r.valid.items()}, **{f"test_{k}": x for k, x in r.test.items()},
-           "epochs_run": r.epochs_run, "best_epoch": r.best_epoch, "seconds_per_epoch": round(r.seconds_per_epoch, 4),
-           "peak_memory_mb": round(r.peak_memory_mb, 1), "config": r.schedule, "grid": r.grid, "ranks": r.ranks}
+    row = {
+        "model": name,
+        "seed": seed,
+        "seconds": round(seconds, 2),
+        **{f"valid_{k}": x for k, x in r.valid.items()},
+        **{f"test_{k}": x for k, x in r.test.items()},
+        "epochs_run": r.epochs_run,
+        "best_epoch": r.best_epoch,
+        "seconds_per_epoch": round(r.seconds_per_epoch, 4),
+        "peak_memory_mb": round(r.peak_memory_mb, 1),
+        "config": r.schedule,
+        "grid": r.grid,
+        "ranks": r.ranks,
+    }
     for s, info in earlier.items():
-        row.update({f"{s}_epochs": info.epochs_run, f"{s}_seconds_per_epoch": round(info.seconds_per_epoch, 4),
-                    f"{s}_loss_first": info.loss[0] if info.loss else None,
-                    f"{s}_loss_last": info.loss[-1] if info.loss else None,
-                    f"{s}_peak_memory_mb": round(info.peak_memory_mb, 1)})
+        row.update(
+            {
+                f"{s}_epochs": info.epochs_run,
+                f"{s}_seconds_per_epoch": round(info.seconds_per_epoch, 4),
+                f"{s}_loss_first": info.loss[0] if info.loss else None,
+                f"{s}_loss_last": info.loss[-1] if info.loss else None,
+                f"{s}_peak_memory_mb": round(info.peak_memory_mb, 1),
+            }
+        )
     return row
 
-def run_models(ds, feats: dict, models=TABLE2, seeds=(0,), plan: Plan | None = None, device: str | None = None,
-               progress: bool = True, checkpoint_dir=None, variants: dict | None = None) -> list[dict]:
+
+def run_models(
+    ds,
+    feats: dict,
+    models=TABLE2,
+    seeds=(0,),
+    plan: Plan | None = None,
+    device: str | None = None,
+    progress: bool = True,
+    checkpoint_dir=None,
+    variants: dict | None = None,
+) -> list[dict]:
     """Train and evaluate every row of `models` (names in `VARIANTS`, or in `variants`) for every seed.
     `feats` is one feature dict ({'text': ..., 'image': ...}) or a dict of them by name ('default', 'resnet', ...)."""
     device, plan = pick_device(device), plan or Plan()
     table = {**VARIANTS, **(variants or {})}
     feature_sets = feats if "default" in feats else {"default": feats}
     base = DataInfo.from_dataset(ds)
-    splits = ds.split(plan.model.get("max_len"))            # None: the dataset's own
+    splits = ds.split(plan.model.get("max_len"))  # None: the dataset's own
     rows = []
     for seed in seeds:
         shared = {}
         for name in models:
             v = table[name]
             data = replace(base, features=dict(feature_sets[v.features]))
-            r, earlier, sec = train_variant(v, data, splits, plan, seed, device, progress, shared, checkpoint_dir)
+            r, earlier, sec = train_variant(
+                v, data, splits, plan, seed, device, progress, shared, checkpoint_dir
+            )
             rows.append(result_row(name, seed, r, earlier, sec))
     return rows
 
 # %% ../nbs/21_experiments.ipynb #3bf207c3
 METRICS = [f"{m}@{k}" for m in ("R", "N") for k in KS]
+
 
 def summarize(rows: list[dict], split: str = "test") -> pd.DataFrame:
     "Mean and std over seeds: one row per (model, metric)."
@@ -170,11 +256,24 @@ def summarize(rows: list[dict], split: str = "test") -> pd.DataFrame:
     for (model), g in df.groupby("model", sort=False):
         for m in METRICS:
             v = g[f"{split}_{m}"].to_numpy(float)
-            out.append({"model": model, "metric": m, "mean": v.mean(), "std": v.std(ddof=1) if len(v) > 1 else 0.0, "seeds": len(v)})
+            out.append(
+                {
+                    "model": model,
+                    "metric": m,
+                    "mean": v.mean(),
+                    "std": v.std(ddof=1) if len(v) > 1 else 0.0,
+                    "seeds": len(v),
+                }
+            )
     return pd.DataFrame(out)
 
-def wide_table(summary: pd.DataFrame, paper: pd.DataFrame | None = None, ours_best: str = "MSM4SR",
-               baselines=("SASRec", "SASRecM")) -> pd.DataFrame:
+
+def wide_table(
+    summary: pd.DataFrame,
+    paper: pd.DataFrame | None = None,
+    ours_best: str = "MSM4SR",
+    baselines=("SASRec", "SASRecM"),
+) -> pd.DataFrame:
     "Metric x model ('mean ± std' when several seeds), %Imp of MSM4SR over the best baseline, the paper's values."
     seeds = int(summary["seeds"].max())
     fmt = (lambda r: f"{r['mean']:.4f} ± {r['std']:.4f}") if seeds > 1 else (lambda r: f"{r['mean']:.4f}")
@@ -194,29 +293,61 @@ def wide_table(summary: pd.DataFrame, paper: pd.DataFrame | None = None, ours_be
 def check_report(params: dict) -> dict:
     "`check_params` for a report notebook's parameters, with model names checked against `VARIANTS`."
     names = Rule(str, choices=tuple(VARIANTS), many=True)
-    return check_params(params, models=names, baselines=Rule(str, choices=tuple(baseline_titles()), many=True,
-                                                             none=True))
+    return check_params(
+        params, models=names, baselines=Rule(str, choices=tuple(baseline_titles()), many=True, none=True)
+    )
 
-def setup(dataset, sbert=None, clip: str = DEFAULT_CLIP, image_source: str = "auto", device=None, n: int = DEFAULT_N,
-          deterministic: bool = True):
+
+def setup(
+    dataset,
+    sbert=None,
+    clip: str = DEFAULT_CLIP,
+    image_source: str = "auto",
+    device=None,
+    n: int = DEFAULT_N,
+    deterministic: bool = True,
+):
     "`(ds, feats, notes, device)` for a report notebook, printing what was loaded; `deterministic`: `set_deterministic`."
     from msm4sr.registry import load_dataset
+
     set_deterministic(deterministic)
     ds = load_dataset(dataset)
     dev = pick_device(device)
     feats, notes = dataset_features(ds, sbert, clip, n, image_source=image_source, device=dev)
-    notes.append(f"deterministic mode: {DETERMINISTIC_THREADS} intra-op thread(s), deterministic kernels" if deterministic
-                 else f"not in deterministic mode ({torch.get_num_threads()} threads): same-seed reruns may differ slightly")
-    print(ds, "| modalities:", list(feats), "| device:", dev); print("\n".join(notes))
+    notes.append(
+        f"deterministic mode: {DETERMINISTIC_THREADS} intra-op thread(s), deterministic kernels"
+        if deterministic
+        else f"not in deterministic mode ({torch.get_num_threads()} threads): same-seed reruns may differ slightly"
+    )
+    print(ds, "| modalities:", list(feats), "| device:", dev)
+    print("\n".join(notes))
     return ds, feats, notes, dev
 
-def configs(pretrain_epochs=300, pretrain_batch_size=1024, finetune_epochs=300, patience=10, lr=1e-3, batch_size=256,
-            weight_decay=1e-4, grid_space="single", finetune_score="cosine", **model) -> Plan:
+
+def configs(
+    pretrain_epochs=300,
+    pretrain_batch_size=1024,
+    finetune_epochs=300,
+    patience=10,
+    lr=1e-3,
+    batch_size=256,
+    weight_decay=1e-4,
+    grid_space="single",
+    finetune_score="cosine",
+    **model,
+) -> Plan:
     "The `Plan` of a report notebook's parameters (`grid_space`: 'single', 'paper' or a dict; `model`: config fields)."
-    train = Schedule(epochs=finetune_epochs, patience=patience, lr=lr, batch_size=batch_size, weight_decay=weight_decay)
-    return Plan({"pretrain": replace(PRETRAIN, epochs=pretrain_epochs, batch_size=pretrain_batch_size),
-                 "train": grid(train, None if grid_space == "single" else grid_space)},
-                {"finetune_score": finetune_score, **model})
+    train = Schedule(
+        epochs=finetune_epochs, patience=patience, lr=lr, batch_size=batch_size, weight_decay=weight_decay
+    )
+    return Plan(
+        {
+            "pretrain": replace(PRETRAIN, epochs=pretrain_epochs, batch_size=pretrain_batch_size),
+            "train": grid(train, None if grid_space == "single" else grid_space),
+        },
+        {"finetune_score": finetune_score, **model},
+    )
+
 
 def schedule_notes(ds, seeds, plan: Plan, feats, dev, rows=()) -> list[str]:
     "The notes every table states: split and ranking, seeds, schedule, modalities, runs stopped by the epoch cap."
@@ -224,37 +355,88 @@ def schedule_notes(ds, seeds, plan: Plan, feats, dev, rows=()) -> list[str]:
     p, f = plan.schedules["pretrain"], plan.schedules["train"][0]
     classes = {model_class(VARIANTS[r["model"]].model) for r in rows if r["model"] in VARIANTS}
     masked = sorted(c.title for c in classes if c.mask_history)
-    out = [f"test split, full ranking over all {ds.n_items:,} items, pessimistic ties; {seed_note}",
-           "history items are ranked like any other item (sequential models, as RecBole)" +
-           (f", except for the general models {', '.join(masked)}, which rank them last (as RecBole and MMRec)"
-            if masked else ""),
-           f"pre-training: {p.epochs} epochs, batch {p.batch_size}; fine-tuning: early stopping on valid R@20, "
-           f"patience {f.patience}, at most {f.epochs} epochs, {len(plan.schedules['train'])} grid point(s); "
-           f"scores: {plan.model.get('finetune_score', 'cosine')}",
-           f"modalities: {', '.join(feats)}; device: {dev}"]
+    out = [
+        f"test split, full ranking over all {ds.n_items:,} items, pessimistic ties; {seed_note}",
+        "history items are ranked like any other item (sequential models, as RecBole)"
+        + (
+            f", except for the general models {', '.join(masked)}, which rank them last (as RecBole and MMRec)"
+            if masked
+            else ""
+        ),
+        f"pre-training: {p.epochs} epochs, batch {p.batch_size}; fine-tuning: early stopping on valid R@20, "
+        f"patience {f.patience}, at most {f.epochs} epochs, {len(plan.schedules['train'])} grid point(s); "
+        f"scores: {plan.model.get('finetune_score', 'cosine')}",
+        f"modalities: {', '.join(feats)}; device: {dev}",
+    ]
     capped = sorted({r["model"] for r in rows if r["epochs_run"] == f.epochs})
-    if capped: out.append(f"stopped by the {f.epochs}-epoch cap, not by early stopping: {', '.join(capped)}")
+    if capped:
+        out.append(f"stopped by the {f.epochs}-epoch cap, not by early stopping: {', '.join(capped)}")
     return out
 
-def finish(folder, name: str, rows: list[dict], t0: float, dataset, dev, seeds, models, plan: Plan, feats, notes,
-           outputs: dict, **extra) -> dict:
+
+def finish(
+    folder,
+    name: str,
+    rows: list[dict],
+    t0: float,
+    dataset,
+    dev,
+    seeds,
+    models,
+    plan: Plan,
+    feats,
+    notes,
+    outputs: dict,
+    **extra,
+) -> dict:
     "Write `<name>_runs.csv` (every model × seed), `<name>_ranks.parquet` (test ranks) and the `run.json` entry."
     import torch
     from msm4sr.reports import record_run, run_info
+
     runs_csv, ranks_file = folder / f"{name}_runs.csv", folder / f"{name}_ranks.parquet"
-    pd.DataFrame(rows).drop(columns=["config", "grid", "ranks"], errors="ignore").to_csv(runs_csv, index=False)
+    pd.DataFrame(rows).drop(columns=["config", "grid", "ranks"], errors="ignore").to_csv(
+        runs_csv, index=False
+    )
     ranked = [r for r in rows if r.get("ranks") is not None]
-    if ranked:                                   # every test user's rank, for later per-group analyses (Fig. 4)
-        pd.concat([pd.DataFrame({"model": r["model"], "seed": r["seed"], "sample": range(len(r["ranks"])),
-                                 "rank": r["ranks"]}) for r in ranked]).to_parquet(ranks_file, index=False)
+    if ranked:  # every test user's rank, for later per-group analyses (Fig. 4)
+        pd.concat(
+            [
+                pd.DataFrame(
+                    {
+                        "model": r["model"],
+                        "seed": r["seed"],
+                        "sample": range(len(r["ranks"])),
+                        "rank": r["ranks"],
+                    }
+                )
+                for r in ranked
+            ]
+        ).to_parquet(ranks_file, index=False)
         outputs = {**outputs, "ranks": str(ranks_file)}
-    info = run_info(dataset=dataset, device=dev, gpu=torch.cuda.get_device_name() if str(dev).startswith("cuda") else None,
-                    seeds=list(seeds), models=list(models), pretrain=asdict(plan.schedules["pretrain"]),
-                    finetune_grid=[asdict(c) for c in plan.schedules["train"]], model_config=plan.model,
-                    modalities=list(feats), feature_stores={m: f.meta.get("store") for m, f in feats.items()}, notes=notes,
-                    epochs={f"{r['model']} / seed {r['seed']}": {"pretrain": r.get("pretrain_epochs"),
-                            "finetune_run": r["epochs_run"], "best": r["best_epoch"]} for r in rows},
-                    seconds=round(time.time() - t0, 1), outputs={**outputs, "runs": str(runs_csv)}, **extra)
+    info = run_info(
+        dataset=dataset,
+        device=dev,
+        gpu=torch.cuda.get_device_name() if str(dev).startswith("cuda") else None,
+        seeds=list(seeds),
+        models=list(models),
+        pretrain=asdict(plan.schedules["pretrain"]),
+        finetune_grid=[asdict(c) for c in plan.schedules["train"]],
+        model_config=plan.model,
+        modalities=list(feats),
+        feature_stores={m: f.meta.get("store") for m, f in feats.items()},
+        notes=notes,
+        epochs={
+            f"{r['model']} / seed {r['seed']}": {
+                "pretrain": r.get("pretrain_epochs"),
+                "finetune_run": r["epochs_run"],
+                "best": r["best_epoch"],
+            }
+            for r in rows
+        },
+        seconds=round(time.time() - t0, 1),
+        outputs={**outputs, "runs": str(runs_csv)},
+        **extra,
+    )
     record_run(folder, name, info)
     print(f"wrote {folder}/{name}.* in {time.time() - t0:.0f} s")
     return info

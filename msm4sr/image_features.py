@@ -18,46 +18,75 @@ __all__ = ['UNTRAINED', 'load_resnet', 'resnet_features', 'precomputed_features'
 # %% ../nbs/12_image_features.ipynb #896a52f6
 UNTRAINED = "untrained"
 
+
 @functools.lru_cache(maxsize=4)
-def load_resnet(arch: str = "resnet50", weights: str = "IMAGENET1K_V2", device: str | None = None, image_size: int = 224):
+def load_resnet(
+    arch: str = "resnet50", weights: str = "IMAGENET1K_V2", device: str | None = None, image_size: int = 224
+):
     "`(model, preprocess, ident)`: a torchvision ResNet whose `fc` is the identity (pooled features)."
     import torch, torchvision
     from torchvision import transforms as T
+
     dev = pick_device(device)
     p = Path(weights).expanduser()
     if weights == UNTRAINED:
-        g = torch.random.fork_rng(); g.__enter__()
-        try: torch.manual_seed(0); m = torchvision.models.get_model(arch, weights=None)
-        finally: g.__exit__(None, None, None)
+        g = torch.random.fork_rng()
+        g.__enter__()
+        try:
+            torch.manual_seed(0)
+            m = torchvision.models.get_model(arch, weights=None)
+        finally:
+            g.__exit__(None, None, None)
         ident = f"{arch}:{UNTRAINED}:seed0"
     elif p.is_file():
         m = torchvision.models.get_model(arch, weights=None)
         m.load_state_dict(torch.load(p, map_location="cpu", weights_only=True))
         ident = f"{arch}:file:{p.resolve()}:{p.stat().st_size}:{p.stat().st_mtime_ns}"
     else:
-        try: m = torchvision.models.get_model(arch, weights=weights)
-        except Exception as e:   # unknown weights name or no network
-            raise RuntimeError(f"cannot load {arch} weights {weights!r}: {e}. Offline, pass a local state-dict "
-                               f"file or {UNTRAINED!r}") from None
+        try:
+            m = torchvision.models.get_model(arch, weights=weights)
+        except Exception as e:  # unknown weights name or no network
+            raise RuntimeError(
+                f"cannot load {arch} weights {weights!r}: {e}. Offline, pass a local state-dict "
+                f"file or {UNTRAINED!r}"
+            ) from None
         ident = f"{arch}:{weights}:torchvision=={torchvision.__version__}"
     m.fc = torch.nn.Identity()
-    pre = T.Compose([T.Resize(image_size * 8 // 7), T.CenterCrop(image_size), T.ToTensor(),
-                     T.Normalize([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])])   # ImageNet statistics
+    pre = T.Compose(
+        [
+            T.Resize(image_size * 8 // 7),
+            T.CenterCrop(image_size),
+            T.ToTensor(),
+            T.Normalize([0.485, 0.456, 0.406], [0.229, 0.224, 0.225]),
+        ]
+    )  # ImageNet statistics
     return m.eval().to(dev), pre, ident + f":{image_size}px"
+
 
 def _embed_resnet(model, pre, paths, device, batch_size=32):
     import torch
+
     embs, bad = [], []
     with torch.inference_mode():
         for i in range(0, len(paths), batch_size):
-            ims = [_open(p) for p in paths[i:i + batch_size]]
+            ims = [_open(p) for p in paths[i : i + batch_size]]
             bad += [(i + j, why) for j, (im, why) in enumerate(ims) if im is None]
             ok = [pre(im) for im, _ in ims if im is not None]
-            if ok: embs.append(model(torch.stack(ok).to(device)).float().cpu())
+            if ok:
+                embs.append(model(torch.stack(ok).to(device)).float().cpu())
     return (torch.cat(embs).numpy() if embs else np.zeros((0, 1), np.float32)), bad
 
-def resnet_features(ds, arch: str = "resnet50", weights: str = "IMAGENET1K_V2", device: str | None = None,
-                    image_size: int = 224, batch_size: int = 32, shard_size: int = 1024, root=None) -> ModalityFeatures:
+
+def resnet_features(
+    ds,
+    arch: str = "resnet50",
+    weights: str = "IMAGENET1K_V2",
+    device: str | None = None,
+    image_size: int = 224,
+    batch_size: int = 32,
+    shard_size: int = 1024,
+    root=None,
+) -> ModalityFeatures:
     "Pooled ResNet features of each item image: `x[n_items+1, 10, d]` float16 + image counts, cached."
     paths = ds.items["image_paths"].tolist()
     model, pre, ident = load_resnet(arch, weights, device, image_size)
@@ -65,28 +94,53 @@ def resnet_features(ds, arch: str = "resnet50", weights: str = "IMAGENET1K_V2", 
     key = {"kind": "resnet", "model": ident, "images": image_files_key(paths), "max_rows": MAX_ROWS}
     entry = store_entry(ds.name, "resnet", key, shard_size, root)
     if not entry.complete:
+
         def shard(lo, hi):
             problems, skipped, t = Problems(), {}, time.time()
-            rows = embed_item_images(paths[lo - 1:hi - 1], lambda ps: _embed_resnet(model, pre, ps, dev, batch_size),
-                                     ds.items["source_id"].iloc[lo - 1:hi - 1].tolist(), lo, problems, skipped)
-            rec = images_record(problems, skipped, sum(map(len, paths[lo - 1:hi - 1])), time.time() - t)
+            rows = embed_item_images(
+                paths[lo - 1 : hi - 1],
+                lambda ps: _embed_resnet(model, pre, ps, dev, batch_size),
+                ds.items["source_id"].iloc[lo - 1 : hi - 1].tolist(),
+                lo,
+                problems,
+                skipped,
+            )
+            rec = images_record(problems, skipped, sum(map(len, paths[lo - 1 : hi - 1])), time.time() - t)
             d = next((len(e[0]) for e in rows if e), 1)
             x = np.zeros((hi - lo, MAX_ROWS, d), np.float16)
             for r, e in enumerate(rows):
-                if e: x[r, :len(e)] = np.stack(e)
+                if e:
+                    x[r, : len(e)] = np.stack(e)
             return {"x": x, "counts": np.array([len(e) for e in rows], np.int16)}, rec
+
         # from the records kept in the shards: a resumed run knows the images skipped before it started
-        info = lambda: {"kind": "resnet", "model": ident, "device": dev, **images_meta(entry.records()),
-                        **({"warning": "randomly initialised ResNet: features carry no meaning"} if weights == UNTRAINED else {})}
+        info = lambda: {
+            "kind": "resnet",
+            "model": ident,
+            "device": dev,
+            **images_meta(entry.records()),
+            **(
+                {"warning": "randomly initialised ResNet: features carry no meaning"}
+                if weights == UNTRAINED
+                else {}
+            ),
+        }
         entry.compute(ds.n_items, shard, info, desc=f"{ds.name}: ResNet features")
     a = entry.load()
     return ModalityFeatures(a["x"], a["counts"].astype(np.int64), {**entry.meta, "store": str(entry.path)})
 
+
 def precomputed_features(ds, name: str = "feat3CLS") -> ModalityFeatures:
     "A dataset's own per-item matrix (e.g. UniSRec `.feat3CLS`) as one feature row per item."
     if name not in ds.features:
-        raise KeyError(f"dataset {ds.name!r} has no precomputed feature {name!r}; it has {sorted(ds.features) or 'none'}")
+        raise KeyError(
+            f"dataset {ds.name!r} has no precomputed feature {name!r}; it has {sorted(ds.features) or 'none'}"
+        )
     f = ds.features[name]
-    counts = (np.abs(f).sum(1) > 0).astype(np.int64); counts[0] = 0
-    return ModalityFeatures(f[:, None, :].astype(np.float16), counts,
-                            {"kind": "precomputed", "name": name, "dim": f.shape[1], "source": ds.meta.get("source_folder")})
+    counts = (np.abs(f).sum(1) > 0).astype(np.int64)
+    counts[0] = 0
+    return ModalityFeatures(
+        f[:, None, :].astype(np.float16),
+        counts,
+        {"kind": "precomputed", "name": name, "dim": f.shape[1], "source": ds.meta.get("source_folder")},
+    )

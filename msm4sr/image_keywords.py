@@ -23,26 +23,33 @@ __all__ = ['TINY_CLIP', 'DEFAULT_CLIP', 'DEFAULT_N', 'STORE_TOP', 'NO_MEANING', 
 
 # %% ../nbs/11_image_keywords.ipynb #0fe2ea2f
 TINY_CLIP = "tiny-untrained"
-DEFAULT_CLIP = TINY_CLIP          # offline default; the paper's setting is a pre-trained CLIP, e.g. "ViT-B-32:openai"
-DEFAULT_N = 15                    # keywords per image (the authors' setting; Fig. 3b varies it)
-STORE_TOP = 50                    # keywords kept per image in the store: any N <= 50 reuses the CLIP pass
-NO_MEANING = ("image keywords from 'tiny-untrained', a randomly initialised CLIP: they carry no meaning "
-              "(use a pre-trained CLIP, e.g. clip='ViT-B-32:openai', for real keywords)")
+DEFAULT_CLIP = TINY_CLIP  # offline default; the paper's setting is a pre-trained CLIP, e.g. "ViT-B-32:openai"
+DEFAULT_N = 15  # keywords per image (the authors' setting; Fig. 3b varies it)
+STORE_TOP = 50  # keywords kept per image in the store: any N <= 50 reuses the CLIP pass
+NO_MEANING = (
+    "image keywords from 'tiny-untrained', a randomly initialised CLIP: they carry no meaning "
+    "(use a pre-trained CLIP, e.g. clip='ViT-B-32:openai', for real keywords)"
+)
+
 
 def word_dictionary(source=None) -> list[str]:
     "The word list D: the packaged English dictionary, a file (one word per line, `#` comments), or a list."
     if source is None:
         text = resources.files("msm4sr").joinpath("words_en.txt").read_text()
-    elif isinstance(source, (list, tuple)): text = "\n".join(source)
-    else: text = Path(source).read_text()
+    elif isinstance(source, (list, tuple)):
+        text = "\n".join(source)
+    else:
+        text = Path(source).read_text()
     words = [w.strip() for w in text.splitlines() if w.strip() and not w.lstrip().startswith("#")]
-    if not words: raise ValueError(f"empty word dictionary: {source!r}")
+    if not words:
+        raise ValueError(f"empty word dictionary: {source!r}")
     return list(dict.fromkeys(words))
 
 # %% ../nbs/11_image_keywords.ipynb #e139c3cc
 @dataclass
 class Clip:
     "An open_clip model with its image preprocessing and tokenizer."
+
     model: object
     preprocess: object
     tokenizer: object
@@ -51,85 +58,125 @@ class Clip:
     meaningful: bool
     device: str
 
+
 def _tiny_clip():
     import open_clip, torch
-    g = torch.random.fork_rng(); g.__enter__()          # seeded init without touching the caller's RNG
+
+    g = torch.random.fork_rng()
+    g.__enter__()  # seeded init without touching the caller's RNG
     try:
         torch.manual_seed(0)
-        m = open_clip.CLIP(embed_dim=64, vision_cfg=dict(image_size=32, layers=2, width=64, patch_size=8, head_width=32),
-                           text_cfg=dict(context_length=16, vocab_size=49408, width=64, heads=2, layers=2))
-    finally: g.__exit__(None, None, None)
+        m = open_clip.CLIP(
+            embed_dim=64,
+            vision_cfg=dict(image_size=32, layers=2, width=64, patch_size=8, head_width=32),
+            text_cfg=dict(context_length=16, vocab_size=49408, width=64, heads=2, layers=2),
+        )
+    finally:
+        g.__exit__(None, None, None)
     return m, open_clip.image_transform(32, is_train=False), open_clip.get_tokenizer("ViT-B-32"), 16
+
 
 def clip_ident(spec: str) -> str:
     "What identifies a CLIP spec in cache keys (a local checkpoint by path, size and modification time)."
     import open_clip
-    if spec == TINY_CLIP: return f"{TINY_CLIP}:open_clip=={open_clip.__version__}:seed0"
+
+    if spec == TINY_CLIP:
+        return f"{TINY_CLIP}:open_clip=={open_clip.__version__}:seed0"
     name, _, pretrained = spec.partition(":")
     p = Path(pretrained).expanduser()
-    return f"{name}:" + (f"file:{p.resolve()}:{p.stat().st_size}:{p.stat().st_mtime_ns}" if p.is_file() else pretrained)
+    return f"{name}:" + (
+        f"file:{p.resolve()}:{p.stat().st_size}:{p.stat().st_mtime_ns}" if p.is_file() else pretrained
+    )
+
 
 @functools.lru_cache(maxsize=4)
 def load_clip(spec: str = DEFAULT_CLIP, device: str | None = None) -> Clip:
     "`tiny-untrained`, or `NAME:PRETRAINED` where PRETRAINED is an open_clip tag (online) or a local file."
     import open_clip
+
     dev = pick_device(device)
     if spec == TINY_CLIP:
-        m, pre, tok, ctx = _tiny_clip(); meaningful = False
+        m, pre, tok, ctx = _tiny_clip()
+        meaningful = False
     else:
         name, _, pretrained = spec.partition(":")
         if not pretrained:
-            raise ValueError(f"CLIP spec {spec!r}: expected NAME:PRETRAINED, e.g. 'ViT-B-32:openai' or "
-                             f"'ViT-B-32:/path/to/open_clip_pytorch_model.bin', or {TINY_CLIP!r}")
+            raise ValueError(
+                f"CLIP spec {spec!r}: expected NAME:PRETRAINED, e.g. 'ViT-B-32:openai' or "
+                f"'ViT-B-32:/path/to/open_clip_pytorch_model.bin', or {TINY_CLIP!r}"
+            )
         p = Path(pretrained).expanduser()
         try:
-            m, _, pre = open_clip.create_model_and_transforms(name, pretrained=str(p) if p.is_file() else pretrained)
-        except Exception as e:   # open_clip raises various errors for unknown tags or an unreachable hub
-            raise RuntimeError(f"cannot load CLIP {spec!r}: {e}. Offline, pass a local checkpoint "
-                               f"(NAME:/path/to/weights) or {TINY_CLIP!r}") from None
-        tok = open_clip.get_tokenizer(name); ctx = m.context_length; meaningful = True
+            m, _, pre = open_clip.create_model_and_transforms(
+                name, pretrained=str(p) if p.is_file() else pretrained
+            )
+        except Exception as e:  # open_clip raises various errors for unknown tags or an unreachable hub
+            raise RuntimeError(
+                f"cannot load CLIP {spec!r}: {e}. Offline, pass a local checkpoint "
+                f"(NAME:/path/to/weights) or {TINY_CLIP!r}"
+            ) from None
+        tok = open_clip.get_tokenizer(name)
+        ctx = m.context_length
+        meaningful = True
     return Clip(m.eval().to(dev), pre, tok, clip_ident(spec), ctx, meaningful, dev)
 
 # %% ../nbs/11_image_keywords.ipynb #accb7d7c
 def _normalise(t):
     return t / t.norm(dim=-1, keepdim=True).clamp_min(1e-12)
 
+
 def embed_words(clip: Clip, words: list[str], batch_size: int = 1024) -> np.ndarray:
     "CLIP text embeddings of `words`, L2-normalised, float32 `[|D|, e]`."
     import torch
+
     out = []
     with torch.inference_mode():
         for i in tqdm(range(0, len(words), batch_size), desc="CLIP: dictionary", leave=False, mininterval=1):
-            tok = clip.tokenizer(words[i:i + batch_size], context_length=clip.context_length).to(clip.device)
+            tok = clip.tokenizer(words[i : i + batch_size], context_length=clip.context_length).to(
+                clip.device
+            )
             out.append(_normalise(clip.model.encode_text(tok).float()).cpu())
     return torch.cat(out).numpy()
 
+
 def _open(path):
     from PIL import Image
+
     try:
-        with Image.open(path) as im: return im.convert("RGB"), None
-    except Exception as e:                     # PIL raises many types for broken files; all mean "unreadable"
+        with Image.open(path) as im:
+            return im.convert("RGB"), None
+    except Exception as e:  # PIL raises many types for broken files; all mean "unreadable"
         return None, f"{type(e).__name__}: {e}"[:200]
+
 
 def embed_images(clip: Clip, paths: list[str], batch_size: int = 64) -> tuple[np.ndarray, list]:
     "CLIP image embeddings (L2-normalised) of the readable images, and `(index, reason)` of the unreadable ones."
     import torch
+
     embs, bad = [], []
     with torch.inference_mode(), ThreadPoolExecutor(4) as pool:
         for i in range(0, len(paths), batch_size):
-            ims = list(pool.map(_open, paths[i:i + batch_size]))
+            ims = list(pool.map(_open, paths[i : i + batch_size]))
             ok = [clip.preprocess(im) for im, _ in ims if im is not None]
             bad += [(i + j, why) for j, (im, why) in enumerate(ims) if im is None]
-            if ok: embs.append(_normalise(clip.model.encode_image(torch.stack(ok).to(clip.device)).float()).cpu())
+            if ok:
+                embs.append(
+                    _normalise(clip.model.encode_image(torch.stack(ok).to(clip.device)).float()).cpu()
+                )
     e = torch.cat(embs).numpy() if embs else np.zeros((0, 1), np.float32)
     return e, bad
 
+
 def image_files_key(paths: list[list[str]]) -> str:
     "Content key of the item images used (path and size of up to `MAX_ROWS` per item) for store entries."
-    return content_hash([[(p, Path(p).stat().st_size if Path(p).exists() else -1) for p in ps[:MAX_ROWS]] for ps in paths])
+    return content_hash(
+        [[(p, Path(p).stat().st_size if Path(p).exists() else -1) for p in ps[:MAX_ROWS]] for ps in paths]
+    )
 
-def embed_item_images(paths: list[list[str]], embed, source_ids: list[str], first_id: int,
-                      problems: Problems, skipped: dict) -> list[list[np.ndarray]]:
+
+def embed_item_images(
+    paths: list[list[str]], embed, source_ids: list[str], first_id: int, problems: Problems, skipped: dict
+) -> list[list[np.ndarray]]:
     """Embed the images (at most `MAX_ROWS`) of consecutive items with `embed(paths) -> (emb, bad)`; returns each
     item's embedding rows in image order. Unreadable images are recorded in `problems` and `skipped`."""
     flat = [(r, j, p) for r, ps in enumerate(paths) for j, p in enumerate(ps[:MAX_ROWS])]
@@ -141,29 +188,42 @@ def embed_item_images(paths: list[list[str]], embed, source_ids: list[str], firs
         if q in badset:
             skipped.setdefault(str(first_id + r), []).append(j)
             problems.add("unreadable_images", f"item {source_ids[r]}: {p} ({badset[q]})")
-        else: out[r].append(next(good))
+        else:
+            out[r].append(next(good))
     return out
+
 
 def images_record(problems: Problems, skipped: dict, images: int, seconds: float) -> dict:
     "What one shard of an image entry records (kept inside the shard, so that a resumed run can restore it)."
     return {"problems": problems.to_dict(), "images_skipped": skipped, "images": images, "seconds": seconds}
+
 
 def images_meta(records: list) -> dict:
     """The shards' records merged in item order, as one uninterrupted run records them: problems (counts and
     first examples), skipped images per item, images embedded and their rate."""
     problems, skipped, images, seconds = Problems(), {}, 0, 0.0
     for i, r in enumerate(records):
-        if r is None: raise RuntimeError(f"shard {i} of an image entry has no record of its images")
+        if r is None:
+            raise RuntimeError(f"shard {i} of an image entry has no record of its images")
         for kind, d in r["problems"].items():
             problems.add(kind, n=d["count"])
-            for ex in d["examples"]: problems.add(kind, ex, n=0)       # keeps the first few overall, in order
-        skipped.update(r["images_skipped"]); images += r["images"]; seconds += r["seconds"]
-    return {"problems": problems.to_dict(), "images_skipped": skipped, "images_embedded": images,
-            "images_per_s": round(images / max(seconds, 1e-9), 1)}
+            for ex in d["examples"]:
+                problems.add(kind, ex, n=0)  # keeps the first few overall, in order
+        skipped.update(r["images_skipped"])
+        images += r["images"]
+        seconds += r["seconds"]
+    return {
+        "problems": problems.to_dict(),
+        "images_skipped": skipped,
+        "images_embedded": images,
+        "images_per_s": round(images / max(seconds, 1e-9), 1),
+    }
+
 
 def top_words(img: np.ndarray, words: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     "TopN of Eq. (2): for each image, the `n` most similar words, most similar first: `(indices, similarities)`."
     import torch
+
     s = torch.from_numpy(img) @ torch.from_numpy(words).T
     v, i = torch.topk(s, min(n, words.shape[0]), dim=1)
     return i.numpy().astype(np.int32), v.numpy().astype(np.float32)
@@ -172,76 +232,137 @@ def top_words(img: np.ndarray, words: np.ndarray, n: int) -> tuple[np.ndarray, n
 @dataclass
 class Keywords:
     "Top words of every item image: `idx[n_items+1, R, T]` (-1 = none), `sim[...]`, `counts[n_items+1]`."
+
     words: list
     idx: np.ndarray
     sim: np.ndarray
     counts: np.ndarray
     meta: dict = field(default_factory=dict)
+
     def of(self, item: int, n: int = DEFAULT_N) -> list[list[tuple[str, float]]]:
         "The keywords (word, similarity) of each image of `item` (an integer id)."
-        return [[(self.words[j], float(s)) for j, s in zip(self.idx[item, r, :n], self.sim[item, r, :n]) if j >= 0]
-                for r in range(int(self.counts[item]))]
+        return [
+            [
+                (self.words[j], float(s))
+                for j, s in zip(self.idx[item, r, :n], self.sim[item, r, :n])
+                if j >= 0
+            ]
+            for r in range(int(self.counts[item]))
+        ]
+
     def sentences(self, n: int = DEFAULT_N) -> list[list[str]]:
         "For items 1..n_items, one sentence per image: its top `n` words, most similar first."
         return [[" ".join(w for w, _ in img) for img in self.of(i, n)] for i in range(1, len(self.counts))]
+
     def table(self, ds, n: int = DEFAULT_N) -> pd.DataFrame:
         "Long table for inspection or export: item, source_id, image, image_path, rank, keyword, similarity."
         rows = []
         for it, sid, paths in zip(ds.items["item"], ds.items["source_id"], ds.items["image_paths"]):
             skip = set(self.meta.get("images_skipped", {}).get(str(it), []))
             used = [j for j in range(len(paths)) if j not in skip]
-            if (c := int(self.counts[it])) != (k := sum(j < MAX_ROWS for j in used)):   # else: wrong files
-                raise RuntimeError(f"keywords of item {sid} ({self.meta.get('store', '?')}): {c} images embedded, "
-                                   f"but {len(paths)} files less {len(skip)} skipped leave {k}; delete that entry "
-                                   "to compute it again")
+            if (c := int(self.counts[it])) != (k := sum(j < MAX_ROWS for j in used)):  # else: wrong files
+                raise RuntimeError(
+                    f"keywords of item {sid} ({self.meta.get('store', '?')}): {c} images embedded, "
+                    f"but {len(paths)} files less {len(skip)} skipped leave {k}; delete that entry "
+                    "to compute it again"
+                )
             for r, img in enumerate(self.of(int(it), n)):
                 rows += [(it, sid, r, paths[used[r]], k + 1, w, s) for k, (w, s) in enumerate(img)]
-        return pd.DataFrame(rows, columns=["item", "source_id", "image", "image_path", "rank", "keyword", "similarity"])
+        return pd.DataFrame(
+            rows, columns=["item", "source_id", "image", "image_path", "rank", "keyword", "similarity"]
+        )
 
-def image_keywords(ds, clip: str = DEFAULT_CLIP, dictionary=None, device: str | None = None, batch_size: int = 64,
-                   top: int = STORE_TOP, shard_size: int = 1024, root=None) -> Keywords:
+
+def image_keywords(
+    ds,
+    clip: str = DEFAULT_CLIP,
+    dictionary=None,
+    device: str | None = None,
+    batch_size: int = 64,
+    top: int = STORE_TOP,
+    shard_size: int = 1024,
+    root=None,
+) -> Keywords:
     "CLIP keywords (top `top` words with similarities) of every local image of every item of `ds`, cached."
     words = word_dictionary(dictionary)
     paths = ds.items["image_paths"].tolist()
-    key = {"kind": "clip-keywords", "clip": clip_ident(clip), "dictionary": content_hash(words), "top": top,
-           "images": image_files_key(paths), "max_rows": MAX_ROWS}
+    key = {
+        "kind": "clip-keywords",
+        "clip": clip_ident(clip),
+        "dictionary": content_hash(words),
+        "top": top,
+        "images": image_files_key(paths),
+        "max_rows": MAX_ROWS,
+    }
     entry = store_entry(ds.name, "clip-keywords", key, shard_size, root)
     if not entry.complete:
         c = load_clip(clip, device)
         wemb = _word_embeddings(c, words, root)
+
         def shard(lo, hi):
             k = hi - lo
-            idx = np.full((k, MAX_ROWS, top), -1, np.int32); sim = np.zeros((k, MAX_ROWS, top), np.float32)
+            idx = np.full((k, MAX_ROWS, top), -1, np.int32)
+            sim = np.zeros((k, MAX_ROWS, top), np.float32)
             problems, skipped, t = Problems(), {}, time.time()
-            rows = embed_item_images(paths[lo - 1:hi - 1], lambda ps: embed_images(c, ps, batch_size),
-                                     ds.items["source_id"].iloc[lo - 1:hi - 1].tolist(), lo, problems, skipped)
-            rec = images_record(problems, skipped, sum(map(len, paths[lo - 1:hi - 1])), time.time() - t)
+            rows = embed_item_images(
+                paths[lo - 1 : hi - 1],
+                lambda ps: embed_images(c, ps, batch_size),
+                ds.items["source_id"].iloc[lo - 1 : hi - 1].tolist(),
+                lo,
+                problems,
+                skipped,
+            )
+            rec = images_record(problems, skipped, sum(map(len, paths[lo - 1 : hi - 1])), time.time() - t)
             for r, e in enumerate(rows):
-                if len(e): idx[r, :len(e)], sim[r, :len(e)] = top_words(np.stack(e), wemb, top)
+                if len(e):
+                    idx[r, : len(e)], sim[r, : len(e)] = top_words(np.stack(e), wemb, top)
             return {"idx": idx, "sim": sim, "counts": np.array([len(e) for e in rows], np.int16)}, rec
+
         # built from the records kept in the shards: a resumed run knows the images skipped before it started
-        info = lambda: {"kind": "clip-keywords", "clip": c.ident, "meaningful": c.meaningful, "device": c.device,
-                        "dictionary_size": len(words), **images_meta(entry.records()),
-                        **({} if c.meaningful else {"warning": NO_MEANING})}
+        info = lambda: {
+            "kind": "clip-keywords",
+            "clip": c.ident,
+            "meaningful": c.meaningful,
+            "device": c.device,
+            "dictionary_size": len(words),
+            **images_meta(entry.records()),
+            **({} if c.meaningful else {"warning": NO_MEANING}),
+        }
         entry.compute(ds.n_items, shard, info, desc=f"{ds.name}: image keywords")
     a = entry.load()
-    return Keywords(words, a["idx"], a["sim"], a["counts"].astype(np.int64), {**entry.meta, "store": str(entry.path)})
+    return Keywords(
+        words, a["idx"], a["sim"], a["counts"].astype(np.int64), {**entry.meta, "store": str(entry.path)}
+    )
+
 
 def _word_embeddings(c: Clip, words: list[str], root=None) -> np.ndarray:
     "CLIP embeddings of the dictionary, computed once per (CLIP model, dictionary) and kept in the store."
     key = {"kind": "clip-words", "clip": c.ident, "dictionary": content_hash(words)}
     e = store_entry("dictionary", "clip-words", key, shard_size=max(len(words), 1), root=root)
     if not e.complete:
-        e.compute(len(words), lambda lo, hi: {"emb": embed_words(c, words[lo - 1:hi - 1])},
-                  {"clip": c.ident, "words": len(words)}, desc="CLIP: dictionary")
+        e.compute(
+            len(words),
+            lambda lo, hi: {"emb": embed_words(c, words[lo - 1 : hi - 1])},
+            {"clip": c.ident, "words": len(words)},
+            desc="CLIP: dictionary",
+        )
     return e.load()["emb"][1:].astype(np.float32)
 
 # %% ../nbs/11_image_keywords.ipynb #e67109ce
-def image_keyword_features(ds, clip: str = DEFAULT_CLIP, n: int = DEFAULT_N, sbert: str | None = None,
-                           dictionary=None, device: str | None = None, batch_size: int = 128,
-                           shard_size: int = 4096, root=None) -> ModalityFeatures:
+def image_keyword_features(
+    ds,
+    clip: str = DEFAULT_CLIP,
+    n: int = DEFAULT_N,
+    sbert: str | None = None,
+    dictionary=None,
+    device: str | None = None,
+    batch_size: int = 128,
+    shard_size: int = 4096,
+    root=None,
+) -> ModalityFeatures:
     "Eq. (2) for every item of `ds`: keyword sentences of its images through Sentence-BERT, cached."
-    if not 1 <= n <= STORE_TOP: raise ValueError(f"n must be in 1..{STORE_TOP}, got {n}")
+    if not 1 <= n <= STORE_TOP:
+        raise ValueError(f"n must be in 1..{STORE_TOP}, got {n}")
     kw = image_keywords(ds, clip, dictionary, device, root=root)
     sentences = kw.sentences(n)
     _, ident = sbert_source(sbert)
@@ -249,11 +370,27 @@ def image_keyword_features(ds, clip: str = DEFAULT_CLIP, n: int = DEFAULT_N, sbe
     entry = store_entry(ds.name, "keyword-features", key, shard_size, root)
     if not entry.complete:
         sb = load_sbert(sbert, device)
-        entry.compute(ds.n_items, lambda lo, hi: dict(zip(("x", "counts"), encode_item_rows(sb, sentences[lo - 1:hi - 1], batch_size)[:2])),
-                      {"kind": "image-keywords", "clip": kw.meta["clip"], "n": n, "sbert": ident,
-                       "dim": sb.get_embedding_dimension(), "keywords_store": Path(kw.meta["store"]).name},
-                      desc=f"{ds.name}: keyword sentences")
+        entry.compute(
+            ds.n_items,
+            lambda lo, hi: dict(
+                zip(("x", "counts"), encode_item_rows(sb, sentences[lo - 1 : hi - 1], batch_size)[:2])
+            ),
+            {
+                "kind": "image-keywords",
+                "clip": kw.meta["clip"],
+                "n": n,
+                "sbert": ident,
+                "dim": sb.get_embedding_dimension(),
+                "keywords_store": Path(kw.meta["store"]).name,
+            },
+            desc=f"{ds.name}: keyword sentences",
+        )
     a = entry.load()
-    meta = {**entry.meta, "store": str(entry.path), "meaningful": kw.meta["meaningful"],
-            "problems": kw.meta["problems"], **({"warning": NO_MEANING} if not kw.meta["meaningful"] else {})}
+    meta = {
+        **entry.meta,
+        "store": str(entry.path),
+        "meaningful": kw.meta["meaningful"],
+        "problems": kw.meta["problems"],
+        **({"warning": NO_MEANING} if not kw.meta["meaningful"] else {}),
+    }
     return ModalityFeatures(a["x"].astype(np.float16), a["counts"].astype(np.int64), meta)

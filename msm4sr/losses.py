@@ -11,16 +11,26 @@ import torch.nn.functional as F
 __all__ = ['nip_loss', 'cmcl_loss', 'pretrain_objective', 'item_scores']
 
 # %% ../nbs/17_losses.ipynb #fc612400
-def nip_loss(m_hat: torch.Tensor, m_til: torch.Tensor | None, z: torch.Tensor, target: torch.Tensor,
-             tau: float, false_negatives: str = "exclude") -> torch.Tensor:
+def nip_loss(
+    m_hat: torch.Tensor,
+    m_til: torch.Tensor | None,
+    z: torch.Tensor,
+    target: torch.Tensor,
+    tau: float,
+    false_negatives: str = "exclude",
+) -> torch.Tensor:
     "Eq. (7)/(8), mean over the batch. `z[j]` is the target embedding of row j; `m_til` may be None (one view)."
     zn = F.normalize(z.float(), dim=-1)
     dup = (target[:, None] == target[None, :]) & ~torch.eye(len(target), dtype=torch.bool, device=z.device)
+
     def logits(m):
         s = F.normalize(m.float(), dim=-1) @ zn.T / tau
-        if false_negatives == "exclude": return s.masked_fill(dup, float("-inf"))
-        if false_negatives == "zero": return s.masked_fill(dup, 0.0)
+        if false_negatives == "exclude":
+            return s.masked_fill(dup, float("-inf"))
+        if false_negatives == "zero":
+            return s.masked_fill(dup, 0.0)
         raise ValueError(f"false_negatives must be 'exclude' or 'zero', got {false_negatives!r}")
+
     lh = logits(m_hat)
     if m_til is None:
         return (torch.logsumexp(lh, 1) - lh.diagonal()).mean()
@@ -67,8 +77,11 @@ def item_scores(h: dict, tables: dict, kind: str = "cosine", tau: float = 0.07) 
     s = 0
     for m, hm in h.items():
         T = tables[m]
-        if kind == "dot": s = s + hm.float() @ T.float().T
-        elif kind == "cosine": s = s + F.normalize(hm.float(), dim=-1) @ F.normalize(T.float(), dim=-1).T / tau
-        else: raise ValueError(f"score kind must be 'dot' or 'cosine', got {kind!r}")
+        if kind == "dot":
+            s = s + hm.float() @ T.float().T
+        elif kind == "cosine":
+            s = s + F.normalize(hm.float(), dim=-1) @ F.normalize(T.float(), dim=-1).T / tau
+        else:
+            raise ValueError(f"score kind must be 'dot' or 'cosine', got {kind!r}")
     s[:, 0] = float("-inf")
     return s

@@ -10,19 +10,23 @@ from .contract import Batch
 
 KS = (5, 10, 20)
 
+
 def pessimistic_rank(scores: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     "Rank of each target among all columns but 0: 1 + #(other items scoring >= the target). NaN counts as a tie."
     s = torch.nan_to_num(scores.float(), nan=float("inf"))
     s[:, 0] = float("-inf")
     t = s.gather(1, target[:, None])
-    return (s >= t).sum(1)                      # the target itself is counted once: that is the "1 +"
+    return (s >= t).sum(1)  # the target itself is counted once: that is the "1 +"
+
 
 def metrics_from_ranks(ranks, ks=KS) -> dict:
     "Mean R@K and N@K from pessimistic ranks."
     r = torch.as_tensor(ranks).double()
     out = {}
-    for k in ks: out[f"R@{k}"] = float((r <= k).double().mean())
-    for k in ks: out[f"N@{k}"] = float(((r <= k).double() / torch.log2(r + 1)).mean())
+    for k in ks:
+        out[f"R@{k}"] = float((r <= k).double().mean())
+    for k in ks:
+        out[f"N@{k}"] = float(((r <= k).double() / torch.log2(r + 1)).mean())
     return out
 
 # %% auto #0
@@ -34,29 +38,46 @@ def mask_history(scores: torch.Tensor, history: torch.Tensor, target: torch.Tens
     keep = scores.gather(1, target[:, None])
     return scores.scatter_(1, history, float("-inf")).scatter_(1, target[:, None], keep)
 
+
 @torch.no_grad()
 def evaluate(model, samples, device=None, batch_size: int = 1024, ks=KS, return_ranks: bool = False):
     "Full-ranking metrics of `model` on `samples` (a `Samples` split, numpy arrays or CPU tensors)."
     from msm4sr.distributed import rank_world, all_sum
+
     rank, world = rank_world()
     was = model.training
     model.eval()
     device = device or next((p.device for p in model.parameters()), torch.device("cpu"))
-    H, Ln, T = (torch.as_tensor(np.asarray(a)).long() for a in (samples.history, samples.length, samples.target))
-    U = torch.as_tensor(np.asarray(samples.user)).long() if getattr(samples, "user", None) is not None else None
+    H, Ln, T = (
+        torch.as_tensor(np.asarray(a)).long() for a in (samples.history, samples.length, samples.target)
+    )
+    U = (
+        torch.as_tensor(np.asarray(samples.user)).long()
+        if getattr(samples, "user", None) is not None
+        else None
+    )
     order = torch.argsort(Ln, stable=True)
     ranks = torch.zeros(len(T), dtype=torch.long, device=device)
-    state = model.item_state()                                                  # encode all items once
+    state = model.item_state()  # encode all items once
     for j, i in enumerate(range(0, len(T), batch_size)):
-        if j % world != rank: continue                                          # another rank's batch
-        idx = order[i:i + batch_size]
-        lmax = int(Ln[idx[-1]])                                                 # sorted: the last is the longest
-        b = Batch(H[idx, :lmax].to(device), Ln[idx].to(device), None, lmax, int(Ln[idx].sum()),
-                  None if U is None else U[idx].to(device))
+        if j % world != rank:
+            continue  # another rank's batch
+        idx = order[i : i + batch_size]
+        lmax = int(Ln[idx[-1]])  # sorted: the last is the longest
+        b = Batch(
+            H[idx, :lmax].to(device),
+            Ln[idx].to(device),
+            None,
+            lmax,
+            int(Ln[idx].sum()),
+            None if U is None else U[idx].to(device),
+        )
         s, t = model.scores(b, state), T[idx].to(device)
-        if model.mask_history: s = mask_history(s.float(), b.history, t)
+        if model.mask_history:
+            s = mask_history(s.float(), b.history, t)
         ranks[idx.to(device)] = pessimistic_rank(s, t)
     ranks = all_sum(ranks).cpu()
-    if was: model.train()
+    if was:
+        model.train()
     m = metrics_from_ranks(ranks, ks)
     return (m, ranks.numpy()) if return_ranks else m

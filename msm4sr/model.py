@@ -38,13 +38,26 @@ class AttentionFusion(nn.Module):
 # %% ../nbs/16_model.ipynb #08742bc2
 class MoEAdapter(nn.Module):
     "Eq. (4)-(5): O experts Linear -> Dropout -> LayerNorm, mixed by a softmax gate."
-    def __init__(self, d: int, d0: int, n_experts: int, dropout: float = 0.2, eps: float = 1e-12, init_std: float = 0.02):
+
+    def __init__(
+        self,
+        d: int,
+        d0: int,
+        n_experts: int,
+        dropout: float = 0.2,
+        eps: float = 1e-12,
+        init_std: float = 0.02,
+    ):
         super().__init__()
         self.w = nn.Parameter(torch.randn(n_experts, d, d0) * init_std)
         self.b = nn.Parameter(torch.zeros(n_experts, d0))
-        self.ln_w, self.ln_b = nn.Parameter(torch.ones(n_experts, d0)), nn.Parameter(torch.zeros(n_experts, d0))
+        self.ln_w, self.ln_b = (
+            nn.Parameter(torch.ones(n_experts, d0)),
+            nn.Parameter(torch.zeros(n_experts, d0)),
+        )
         self.gate = nn.Parameter(torch.zeros(d, n_experts))
         self.drop, self.eps, self.d0 = nn.Dropout(dropout), eps, d0
+
     def forward(self, e: torch.Tensor) -> torch.Tensor:
         "e[n, d] -> z[n, d0]"
         h = torch.einsum("nd,odk->nok", e, self.w.to(e.dtype)) + self.b.to(e.dtype)
@@ -55,18 +68,26 @@ class MoEAdapter(nn.Module):
 # %% ../nbs/16_model.ipynb #1e9c4400
 class ModalityEncoder(nn.Module):
     "Text or image encoder of M²SE: attention fusion (Eq. 3) then MoE (Eq. 4-5) of an item's feature rows."
+
     def __init__(self, x: np.ndarray, counts: np.ndarray, cfg: ModelConfig):
         super().__init__()
-        x = np.asarray(x); x = x if x.dtype in (np.float16, np.float32) else x.astype(np.float32)
+        x = np.asarray(x)
+        x = x if x.dtype in (np.float16, np.float32) else x.astype(np.float32)
         self.register_buffer("x", torch.as_tensor(x), persistent=False)
         self.register_buffer("counts", torch.as_tensor(np.asarray(counts, np.int64)), persistent=False)
         d = self.x.shape[-1]
         self.fusion = AttentionFusion(d, cfg.attn_dim, cfg.fusion_mask_padding, cfg.fusion_trainable)
         self.moe = MoEAdapter(d, cfg.hidden, cfg.n_experts, cfg.moe_dropout, cfg.layer_norm_eps, cfg.init_std)
+
     def forward(self, items: torch.Tensor | None = None) -> torch.Tensor:
         "Encodings `z[len(items), d0]` (all items, padding row included, when `items` is None)."
-        x, c = (self.x, self.counts) if items is None else (F.embedding(items, self.x.flatten(1)), self.counts[items].reshape(-1))
+        x, c = (
+            (self.x, self.counts)
+            if items is None
+            else (F.embedding(items, self.x.flatten(1)), self.counts[items].reshape(-1))
+        )
         return self.moe(self.fusion(x.view(-1, *self.x.shape[1:]).to(compute_dtype(x)), c))
+
 
 def compute_dtype(t: torch.Tensor) -> torch.dtype:
     "bf16/f16 inside autocast on `t`'s device, float32 otherwise."
@@ -81,10 +102,11 @@ def sequence_dropout(history: torch.Tensor, length: torch.Tensor, rho: float, ge
     pos = torch.arange(L, device=history.device)[None, :]
     valid = pos < length[:, None]
     keep = (torch.rand(B, L, generator=generator, device=history.device) >= rho) & valid
-    keep = keep | (~keep.any(1, keepdim=True) & (pos == length[:, None] - 1))     # never empty
-    target = torch.where(keep, keep.cumsum(1) - 1, L)                                  # dropped -> spare column L
+    keep = keep | (~keep.any(1, keepdim=True) & (pos == length[:, None] - 1))  # never empty
+    target = torch.where(keep, keep.cumsum(1) - 1, L)  # dropped -> spare column L
     move = lambda t: t.new_zeros(B, L + 1).scatter_(1, target, t)[:, :L]
     return (move(history), keep.sum(1)) + ((move(carry),) if carry is not None else ())
+
 
 def complementary_mixup(zt: torch.Tensor, zv: torch.Tensor, history: torch.Tensor, p: float, generator=None):
     "Swap text/image embeddings at real positions with probability `p`: `(M_t, M_v, swap_mask)`."
@@ -95,41 +117,57 @@ def complementary_mixup(zt: torch.Tensor, zv: torch.Tensor, history: torch.Tenso
 # %% ../nbs/16_model.ipynb #6214b547
 class TransformerLayer(nn.Module):
     "Post-norm self-attention + feed-forward layer over packed tokens (RecBole's TransformerLayer)."
+
     def __init__(self, d: int, heads: int, inner: int, dropout: float, eps: float):
         super().__init__()
         self.qkv, self.out = nn.Linear(d, 3 * d), nn.Linear(d, d)
         self.ln1, self.ln2 = nn.LayerNorm(d, eps=eps), nn.LayerNorm(d, eps=eps)
         self.w1, self.w2 = nn.Linear(d, inner), nn.Linear(inner, d)
         self.heads, self.p = heads, dropout
+
     def forward(self, x: torch.Tensor, index: torch.Tensor | None, B: int, L: int) -> torch.Tensor:
         "x[n, d]: the real tokens at flat positions `index` of a [B, L] grid, or (index None) the whole grid."
         n, d = x.shape
         qkv = self.qkv(x)
-        if index is not None: qkv = qkv.new_zeros(B * L, 3 * d).index_copy_(0, index, qkv)
+        if index is not None:
+            qkv = qkv.new_zeros(B * L, 3 * d).index_copy_(0, index, qkv)
         q, k, v = qkv.view(B, L, 3, self.heads, d // self.heads).permute(2, 0, 3, 1, 4)
-        a = F.scaled_dot_product_attention(q, k, v, dropout_p=self.p if self.training else 0.0, is_causal=True)
+        a = F.scaled_dot_product_attention(
+            q, k, v, dropout_p=self.p if self.training else 0.0, is_causal=True
+        )
         a = a.transpose(1, 2).reshape(B * L, d)
-        if index is not None: a = a.index_select(0, index)
+        if index is not None:
+            a = a.index_select(0, index)
         x = self.ln1(x + F.dropout(self.out(a), self.p, self.training))
         return self.ln2(x + F.dropout(self.w2(F.gelu(self.w1(x))), self.p, self.training))
 
+
 class SequenceTransformer(nn.Module):
     "Positions + LayerNorm + dropout + causal Transformer layers; returns the row at `length - 1`."
+
     def __init__(self, cfg: ModelConfig):
         super().__init__()
         self.pos = nn.Embedding(cfg.max_len, cfg.hidden)
         self.ln, self.p = nn.LayerNorm(cfg.hidden, eps=cfg.layer_norm_eps), cfg.dropout
-        self.layers = nn.ModuleList(TransformerLayer(cfg.hidden, cfg.n_heads, cfg.inner, cfg.dropout, cfg.layer_norm_eps)
-                                    for _ in range(cfg.n_layers))
-    def forward(self, emb: torch.Tensor, history: torch.Tensor, length: torch.Tensor,
-                packed: bool | None = None) -> torch.Tensor:
+        self.layers = nn.ModuleList(
+            TransformerLayer(cfg.hidden, cfg.n_heads, cfg.inner, cfg.dropout, cfg.layer_norm_eps)
+            for _ in range(cfg.n_layers)
+        )
+
+    def forward(
+        self, emb: torch.Tensor, history: torch.Tensor, length: torch.Tensor, packed: bool | None = None
+    ) -> torch.Tensor:
         "emb[B, L, d0] of the items of `history[B, L]` (left-aligned) -> h[B, d0]"
         B, L, d = emb.shape
         packed = emb.device.type != "cuda" if packed is None else packed
         x = (emb + self.pos.weight[:L].to(emb.dtype)).reshape(B * L, d)
-        index = (history != 0).reshape(-1).nonzero().squeeze(1) if packed else None   # flat positions of real tokens
-        if packed: x = x.index_select(0, index)
+        index = (
+            (history != 0).reshape(-1).nonzero().squeeze(1) if packed else None
+        )  # flat positions of real tokens
+        if packed:
+            x = x.index_select(0, index)
         x = F.dropout(self.ln(x), self.p, self.training)
-        for layer in self.layers: x = layer(x, index, B, L)
+        for layer in self.layers:
+            x = layer(x, index, B, L)
         last = torch.cumsum(length, 0) - 1 if packed else torch.arange(B, device=x.device) * L + length - 1
-        return x[last]                                                     # last real token of each row
+        return x[last]  # last real token of each row

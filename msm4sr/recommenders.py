@@ -22,17 +22,23 @@ def init_weights(module: nn.Module, std: float = 0.02):
     "RecBole's initialisation: Linear and Embedding ~ N(0, std), biases 0, LayerNorm (1, 0)."
     if isinstance(module, (nn.Linear, nn.Embedding)):
         module.weight.data.normal_(0.0, std)
-        if isinstance(module, nn.Linear) and module.bias is not None: module.bias.data.zero_()
-        if isinstance(module, nn.Embedding) and module.padding_idx is not None: module.weight.data[module.padding_idx] = 0
+        if isinstance(module, nn.Linear) and module.bias is not None:
+            module.bias.data.zero_()
+        if isinstance(module, nn.Embedding) and module.padding_idx is not None:
+            module.weight.data[module.padding_idx] = 0
     elif isinstance(module, nn.LayerNorm):
-        module.weight.data.fill_(1.0); module.bias.data.zero_()
+        module.weight.data.fill_(1.0)
+        module.bias.data.zero_()
+
 
 @register
 class MSM4SR(Recommender):
     "M²SE + pre-training heads + ID embeddings, over the modalities of `data.features` ('text', 'image')."
+
     name, title, family, Config, baseline = "msm4sr", "MSM4SR", "multimodal pre-training", MSM4SRConfig, False
     citation = "Zhang, Zhou & Shen, Multimodal Pre-training Framework for Sequential Recommendation via Contrastive Learning"
     needs, stages = ("modalities",), ("pretrain", "train")
+
     def __init__(self, data: DataInfo, cfg: MSM4SRConfig | None = None):
         super().__init__(data, cfg)
         feats, d0 = data.features, self.cfg.hidden
@@ -40,23 +46,31 @@ class MSM4SR(Recommender):
         self.seq = SequenceTransformer(self.cfg)
         self.proj = nn.ModuleDict({m: nn.Linear(d0, d0) for m in feats})
         self.item_emb = nn.Embedding(self.n_items + 1, d0, padding_idx=0)
-        for m in (self.seq, self.proj, self.item_emb): m.apply(lambda x: init_weights(x, self.cfg.init_std))
-        for e in self.enc.values(): e.fusion.apply(lambda x: init_weights(x, self.cfg.init_std))
+        for m in (self.seq, self.proj, self.item_emb):
+            m.apply(lambda x: init_weights(x, self.cfg.init_std))
+        for e in self.enc.values():
+            e.fusion.apply(lambda x: init_weights(x, self.cfg.init_std))
         self._rng = np.random.default_rng(0)  # per-batch scalars when a batch brings no generator
 
     @classmethod
     def stage_config(cls, cfg: MSM4SRConfig, stage: str) -> MSM4SRConfig:
         "Pre-training ignores the fine-tuning fields: MSM4SR, -T, -V (and other scores) share one pre-training."
-        if stage != "pretrain": return cfg
+        if stage != "pretrain":
+            return cfg
         return replace(cfg, **{f.name: f.default for f in fields(cfg) if f.name in cfg.FINETUNE_FIELDS})
 
     def loss(self, batch: Batch, stage: str = "train") -> dict:
         "`pretrain`: Eq. (11); `train`: Eq. (13), plus Eq. (11) when `cfg.e2e` (MSM4SR_E2E)."
-        if stage == "pretrain": return self.pretrain_loss(batch)
+        if stage == "pretrain":
+            return self.pretrain_loss(batch)
         out = {"loss": F.cross_entropy(self.scores(batch).float(), batch.target)}
         if self.cfg.e2e:
             pre = self.pretrain_loss(batch)
-            out = {"loss": out["loss"] + pre["loss"], "finetune": out["loss"], **{k: v for k, v in pre.items() if k != "loss"}}
+            out = {
+                "loss": out["loss"] + pre["loss"],
+                "finetune": out["loss"],
+                **{k: v for k, v in pre.items() if k != "loss"},
+            }
         return out
 
     def pretrain_loss(self, batch: Batch) -> dict:
@@ -64,24 +78,33 @@ class MSM4SR(Recommender):
         draws the device random numbers, `batch.rng` (numpy) the per-batch scalars; `batch.n_tokens` (the
         non-zero entries of the history, known on the host) sizes the token list without waiting on a GPU."""
         cfg, rng = self.cfg, batch.rng if batch.rng is not None else self._rng
-        history, length, target, n_tokens, generator = batch.history, batch.length, batch.target, batch.n_tokens, batch.generator
+        history, length, target, n_tokens, generator = (
+            batch.history,
+            batch.length,
+            batch.target,
+            batch.n_tokens,
+            batch.generator,
+        )
         flat = history.reshape(-1)
-        where = torch.nonzero_static(flat != 0, size=n_tokens).squeeze(1)            # flat positions of real tokens
+        where = torch.nonzero_static(flat != 0, size=n_tokens).squeeze(1)  # flat positions of real tokens
         tok = torch.zeros_like(flat).index_copy_(0, where, torch.arange(1, n_tokens + 1, device=flat.device))
-        tok = tok.view_as(history)                                                   # token number, 0 = padding
+        tok = tok.view_as(history)  # token number, 0 = padding
         if self.training:
             rho = cfg.rho if cfg.dropout_mode == "fixed" else float(rng.random()) * 0.2
             if rho > 0:
                 history, length, tok = sequence_dropout(history, length, rho, generator, carry=tok)
-                if history.device.type == "cpu":       # sizes cost nothing to read on the CPU: cut the columns
-                    w = int(length.max()); history, tok = history[:, :w], tok[:, :w]   # that dropout emptied
-        items = torch.cat([flat[where], target])                                     # the batch's tokens, then targets
-        if items.device.type == "cpu":                                               # encode repeated items once
+                if history.device.type == "cpu":  # sizes cost nothing to read on the CPU: cut the columns
+                    w = int(length.max())
+                    history, tok = history[:, :w], tok[:, :w]  # that dropout emptied
+        items = torch.cat([flat[where], target])  # the batch's tokens, then targets
+        if items.device.type == "cpu":  # encode repeated items once
             uniq, inv = torch.unique(items, return_inverse=True)
             Z = {m: enc(uniq)[inv] for m, enc in self.enc.items()}
         else:
             Z = {m: enc(items) for m, enc in self.enc.items()}
-        seq = {m: F.embedding(tok, F.pad(z[:n_tokens], (0, 0, 1, 0))) for m, z in Z.items()}   # row 0 = padding
+        seq = {
+            m: F.embedding(tok, F.pad(z[:n_tokens], (0, 0, 1, 0))) for m, z in Z.items()
+        }  # row 0 = padding
         tgt = {m: z[n_tokens:] for m, z in Z.items()}
         if len(seq) == 2 and cfg.mixup_max > 0 and self.training:
             t, v = self.modalities
@@ -89,8 +112,9 @@ class MSM4SR(Recommender):
             seq[t], seq[v], _ = complementary_mixup(seq[t], seq[v], history, p, generator)
         h = {m: self.seq(s, history, length) for m, s in seq.items()}
         proj = self.proj if cfg.projection else {m: (lambda x: x) for m in self.enc}
-        return pretrain_objective(h, tgt, target, proj, cfg.tau, cfg.lam, cfg.use_nip, cfg.use_cmcl,
-                                  cfg.nip_false_negatives)
+        return pretrain_objective(
+            h, tgt, target, proj, cfg.tau, cfg.lam, cfg.use_nip, cfg.use_cmcl, cfg.nip_false_negatives
+        )
 
     def item_state(self) -> dict:
         "Per fine-tuning modality, the item table F^m + E over all items (Eq. 12)."
@@ -104,5 +128,7 @@ class MSM4SR(Recommender):
         """Section III-D, Eq. (12): per modality, input Z[S] + E[S] (rows of the table F + E), summed scores
         over all items. `state` (from `item_state`) lets evaluation encode the items once for all batches."""
         tables = state or self.item_state()
-        h = {m: self.seq(F.embedding(batch.history, T), batch.history, batch.length) for m, T in tables.items()}
+        h = {
+            m: self.seq(F.embedding(batch.history, T), batch.history, batch.length) for m, T in tables.items()
+        }
         return item_scores(h, tables, self.cfg.finetune_score, self.cfg.tau)

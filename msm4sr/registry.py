@@ -19,123 +19,205 @@ __all__ = ['AMAZON_2018_MIRRORS', 'DATASETS', 'READERS', 'DatasetSpec', 'amazon2
            'default_filters', 'dataset_filters', 'load_dataset', 'download_images']
 
 # %% ../nbs/06_registry.ipynb #5bdb2130
-AMAZON_2018_MIRRORS = ("https://datarepo.eng.ucsd.edu/mcauley_group/data/amazon_v2",
-                       "https://jmcauley.ucsd.edu/data/amazon_v2",
-                       "http://deepyeti.ucsd.edu/jianmo/amazon")
+AMAZON_2018_MIRRORS = (
+    "https://datarepo.eng.ucsd.edu/mcauley_group/data/amazon_v2",
+    "https://jmcauley.ucsd.edu/data/amazon_v2",
+    "http://deepyeti.ucsd.edu/jianmo/amazon",
+)
+
 
 @dataclass(frozen=True)
 class DatasetSpec:
     "A registered dataset: its format, its files and where to download them."
+
     name: str
     title: str
-    format: str                                  # amazon2018 | recbole | unisrec | sample
-    paper: str | None = None                     # its name in the paper's tables, if it is one of the paper's
-    files: dict = field(default_factory=dict)    # file name -> download URLs (mirrors, tried in order)
+    format: str  # amazon2018 | recbole | unisrec | sample
+    paper: str | None = None  # its name in the paper's tables, if it is one of the paper's
+    files: dict = field(default_factory=dict)  # file name -> download URLs (mirrors, tried in order)
     note: str = ""
-    reader: dict = field(default_factory=dict)   # keyword arguments of its reader (e.g. declared feature widths)
+    reader: dict = field(
+        default_factory=dict
+    )  # keyword arguments of its reader (e.g. declared feature widths)
+
 
 def amazon2018_spec(name: str, category: str, paper: str | None = None, note: str = "") -> DatasetSpec:
     "The official 5-core review file and metadata file of an Amazon 2018 category."
-    files = {f"{category}_5.json.gz": [f"{m}/categoryFilesSmall/{category}_5.json.gz" for m in AMAZON_2018_MIRRORS],
-             f"meta_{category}.json.gz": [f"{m}/metaFiles2/meta_{category}.json.gz" for m in AMAZON_2018_MIRRORS]}
-    return DatasetSpec(name, f"Amazon 2018 {category.replace('_', ' ')} (5-core)", "amazon2018", paper, files, note)
+    files = {
+        f"{category}_5.json.gz": [
+            f"{m}/categoryFilesSmall/{category}_5.json.gz" for m in AMAZON_2018_MIRRORS
+        ],
+        f"meta_{category}.json.gz": [f"{m}/metaFiles2/meta_{category}.json.gz" for m in AMAZON_2018_MIRRORS],
+    }
+    return DatasetSpec(
+        name, f"Amazon 2018 {category.replace('_', ' ')} (5-core)", "amazon2018", paper, files, note
+    )
 
-DATASETS = {s.name: s for s in [
-    amazon2018_spec("pantry", "Prime_Pantry", "Pantry"),
-    amazon2018_spec("arts", "Arts_Crafts_and_Sewing", "Arts"),
-    amazon2018_spec("office", "Office_Products", "Office"),
-    amazon2018_spec("giftcards2018", "Gift_Cards", note="development set: with product photos in images/"),
-    DatasetSpec("office2014", "Amazon 2014 Office Products 5-core (RecBole atomic, text only)", "recbole"),
-    DatasetSpec("scientific2018", "Amazon 2018 Industrial & Scientific (UniSRec downstream, given split)", "unisrec",
-                reader={"feature_dims": 512}),      # .feat1CLS/.feat3CLS: one 512-d CLIP-sized row per item
-    DatasetSpec("pantry2018", "Amazon 2018 Prime Pantry interactions (RecBole atomic, no content)", "recbole"),
-    DatasetSpec("sample", "Embedded sample dataset (generated, planted structure)", "sample"),
-]}
+
+DATASETS = {
+    s.name: s
+    for s in [
+        amazon2018_spec("pantry", "Prime_Pantry", "Pantry"),
+        amazon2018_spec("arts", "Arts_Crafts_and_Sewing", "Arts"),
+        amazon2018_spec("office", "Office_Products", "Office"),
+        amazon2018_spec(
+            "giftcards2018", "Gift_Cards", note="development set: with product photos in images/"
+        ),
+        DatasetSpec(
+            "office2014", "Amazon 2014 Office Products 5-core (RecBole atomic, text only)", "recbole"
+        ),
+        DatasetSpec(
+            "scientific2018",
+            "Amazon 2018 Industrial & Scientific (UniSRec downstream, given split)",
+            "unisrec",
+            reader={"feature_dims": 512},
+        ),  # .feat1CLS/.feat3CLS: one 512-d CLIP-sized row per item
+        DatasetSpec(
+            "pantry2018", "Amazon 2018 Prime Pantry interactions (RecBole atomic, no content)", "recbole"
+        ),
+        DatasetSpec("sample", "Embedded sample dataset (generated, planted structure)", "sample"),
+    ]
+}
 READERS = {"amazon2018": read_amazon2018, "recbole": read_recbole, "unisrec": read_unisrec}
 
 # %% ../nbs/06_registry.ipynb #30c9e5c0
 def detect_format(folder: Path) -> str:
     "amazon2018, unisrec or recbole, from the files in `folder`."
-    if any(folder.glob("*.train.inter")): return "unisrec"
-    if any(folder.glob("*.inter")): return "recbole"
-    if any(folder.glob("*.json.gz")) or any(folder.glob("*.json")): return "amazon2018"
-    raise DataError("cannot tell the format: expected raw Amazon files (*_5.json.gz + meta_*.json.gz), "
-                    "RecBole atomic files (*.inter) or UniSRec downstream files (*.train.inter)", folder)
+    if any(folder.glob("*.train.inter")):
+        return "unisrec"
+    if any(folder.glob("*.inter")):
+        return "recbole"
+    if any(folder.glob("*.json.gz")) or any(folder.glob("*.json")):
+        return "amazon2018"
+    raise DataError(
+        "cannot tell the format: expected raw Amazon files (*_5.json.gz + meta_*.json.gz), "
+        "RecBole atomic files (*.inter) or UniSRec downstream files (*.train.inter)",
+        folder,
+    )
+
 
 def _has_files(folder: Path, spec: DatasetSpec) -> bool:
-    if spec.files: return all((folder / f).exists() for f in spec.files)
-    try: return folder.is_dir() and detect_format(folder) == spec.format
-    except DataError: return False
+    if spec.files:
+        return all((folder / f).exists() for f in spec.files)
+    try:
+        return folder.is_dir() and detect_format(folder) == spec.format
+    except DataError:
+        return False
+
 
 def resolve(dataset: str, fetch: bool = False) -> tuple[str, Path, DatasetSpec | None]:
     "`(name, raw folder, spec)` for a registry name or a folder path; downloads when `fetch` and files are missing."
     dataset = str(dataset)
-    if dataset == "sample": return "sample", sample_dir(), DATASETS["sample"]
+    if dataset == "sample":
+        return "sample", sample_dir(), DATASETS["sample"]
     if dataset in DATASETS:
         spec = DATASETS[dataset]
         roots = [r for r in (data_dir(), real_data_dir()) if r is not None]
         for r in roots:
-            if _has_files(r / dataset, spec): return dataset, r / dataset, spec
+            if _has_files(r / dataset, spec):
+                return dataset, r / dataset, spec
         home = data_dir() / dataset
         if spec.files and fetch:
-            for fname, urls in spec.files.items(): download(urls, home / fname)
+            for fname, urls in spec.files.items():
+                download(urls, home / fname)
             return dataset, home, spec
         where = " or ".join(str(r / dataset) for r in roots)
         if spec.files:
-            raise DataError(f"dataset {dataset!r} is not downloaded: looked in {where}. Run "
-                            f"`msm4sr download {dataset}` (or pass download=True), or put "
-                            + ", ".join(spec.files) + " there by hand")
-        raise DataError(f"dataset {dataset!r} ({spec.title}) has no download URL; looked in {where}. "
-                        "Point $MSM4SR_REAL_DATA or $MSM4SR_DATA at the folder that holds it")
+            raise DataError(
+                f"dataset {dataset!r} is not downloaded: looked in {where}. Run "
+                f"`msm4sr download {dataset}` (or pass download=True), or put "
+                + ", ".join(spec.files)
+                + " there by hand"
+            )
+        raise DataError(
+            f"dataset {dataset!r} ({spec.title}) has no download URL; looked in {where}. "
+            "Point $MSM4SR_REAL_DATA or $MSM4SR_DATA at the folder that holds it"
+        )
     p = Path(dataset).expanduser()
-    if p.is_dir(): return p.resolve().name, p.resolve(), None
-    raise DataError(f"unknown dataset {dataset!r}: not a registered name ({', '.join(DATASETS)}) "
-                    "and not an existing folder")
+    if p.is_dir():
+        return p.resolve().name, p.resolve(), None
+    raise DataError(
+        f"unknown dataset {dataset!r}: not a registered name ({', '.join(DATASETS)}) "
+        "and not an existing folder"
+    )
 
 # %% ../nbs/06_registry.ipynb #d10d7900
 def default_filters(fmt: str) -> Filters:
     return NO_FILTERS if fmt == "unisrec" else Filters()
 
-def dataset_filters(dataset: str, min_user_interactions: int | None = None, item_core: int | None = None,
-                    dedupe: str | None = None, download: bool = False) -> Filters:
+
+def dataset_filters(
+    dataset: str,
+    min_user_interactions: int | None = None,
+    item_core: int | None = None,
+    dedupe: str | None = None,
+    download: bool = False,
+) -> Filters:
     "The format's default filters with each option that is given replacing its own field, and only that one."
     f = default_filters(detect_format(resolve(dataset, fetch=download)[1]))
     given = {"min_user_interactions": min_user_interactions, "item_core": item_core, "dedupe": dedupe}
     return replace(f, **{k: v for k, v in given.items() if v is not None})
 
+
 def _key(fmt: str, files: list[Path], filters: Filters, max_len: int, extra: dict) -> str:
-    sig = {"format": fmt, "filters": filters.to_dict(), "max_len": max_len, "extra": extra,
-           "schema": SCHEMA_VERSION,
-           "files": sorted((p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in files)}
+    sig = {
+        "format": fmt,
+        "filters": filters.to_dict(),
+        "max_len": max_len,
+        "extra": extra,
+        "schema": SCHEMA_VERSION,
+        "files": sorted((p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in files),
+    }
     return hashlib.sha1(json.dumps(sig, sort_keys=True).encode()).hexdigest()[:10]
+
 
 def _source_files(folder: Path) -> list[Path]:
     pats = ("*.json", "*.json.gz", "*.inter", "*.link", "*.text", "*.item2index", "*.user2index", "*.feat*")
     return sorted({p for pat in pats for p in folder.glob(pat) if p.is_file()})
 
-def load_dataset(dataset: str, filters: Filters | None = None, download: bool = False, rebuild: bool = False,
-                 max_len: int = MAX_LEN, check_images: bool = True, verbose: bool = True) -> Dataset:
+
+def load_dataset(
+    dataset: str,
+    filters: Filters | None = None,
+    download: bool = False,
+    rebuild: bool = False,
+    max_len: int = MAX_LEN,
+    check_images: bool = True,
+    verbose: bool = True,
+) -> Dataset:
     "The canonical `Dataset` for a registry name or folder, built once and cached under `processed_dir()`."
     name, folder, spec = resolve(dataset, fetch=download)
     fmt = detect_format(folder)
     filters = filters or default_filters(fmt)
     files = _source_files(folder)
     images = folder / "images"
-    extra = {"images": sorted((p.name, p.stat().st_size) for p in images.iterdir()) if images.is_dir() else []}
+    extra = {
+        "images": sorted((p.name, p.stat().st_size) for p in images.iterdir()) if images.is_dir() else []
+    }
     kw = {**(spec.reader if spec else {}), **({"check_images": check_images} if fmt == "amazon2018" else {})}
-    extra = {"images": hashlib.sha1(json.dumps(extra).encode()).hexdigest(), "check_images": check_images,
-             "folder": str(folder), "reader": kw}
+    extra = {
+        "images": hashlib.sha1(json.dumps(extra).encode()).hexdigest(),
+        "check_images": check_images,
+        "folder": str(folder),
+        "reader": kw,
+    }
     out = processed_dir() / f"{name}-{_key(fmt, files, filters, max_len, extra)}"
     if (out / "meta.json").exists() and not rebuild:
         return Dataset.load(out)
     raw = READERS[fmt](folder, name=name, **kw)
     ds = build(raw, filters, max_len)
     ds.meta["source_folder"] = str(folder)
-    ds.meta["source_files"] = {p.name: {"bytes": p.stat().st_size, "sha256": sha256_file(p)} for p in raw.sources}
-    ds.meta["registry"] = None if spec is None else {"name": spec.name, "title": spec.title, "paper": spec.paper}
-    ds.save(out, keep_existing=not rebuild)               # `rebuild` replaces the cached folder
-    if not ds.written: return Dataset.load(out)           # a concurrent `prepare` finished first: use its result
-    if verbose: print(f"{ds} -> {out}\n  data problems: {raw.problems.summary()}")
+    ds.meta["source_files"] = {
+        p.name: {"bytes": p.stat().st_size, "sha256": sha256_file(p)} for p in raw.sources
+    }
+    ds.meta["registry"] = (
+        None if spec is None else {"name": spec.name, "title": spec.title, "paper": spec.paper}
+    )
+    ds.save(out, keep_existing=not rebuild)  # `rebuild` replaces the cached folder
+    if not ds.written:
+        return Dataset.load(out)  # a concurrent `prepare` finished first: use its result
+    if verbose:
+        print(f"{ds} -> {out}\n  data problems: {raw.problems.summary()}")
     return ds
 
 # %% ../nbs/06_registry.ipynb #bcbbcf57
@@ -147,21 +229,44 @@ def download_images(dataset: str, max_per_item: int = 10, workers: int = 8, time
     from msm4sr.core import Problems, write_json
     from msm4sr.download import DownloadError
     from msm4sr.amazon import IMAGE_EXTS
+
     name, folder, spec = resolve(dataset)
-    if detect_format(folder) != "amazon2018": raise DataError("image URLs come with raw Amazon metadata only", folder)
+    if detect_format(folder) != "amazon2018":
+        raise DataError("image URLs come with raw Amazon metadata only", folder)
     ds = load_dataset(dataset, NO_FILTERS, check_images=False, verbose=False)
     jobs = []
     for asin, urls in zip(ds.items["source_id"], ds.items["image_urls"]):
         for k, url in enumerate(urls[:max_per_item]):
             ext = Path(urlparse(url).path).suffix.lower()
-            jobs.append((url, folder / "images" / f"{asin}{'' if k == 0 else f'_{k}'}{ext if ext in IMAGE_EXTS else '.jpg'}"))
+            jobs.append(
+                (
+                    url,
+                    folder
+                    / "images"
+                    / f"{asin}{'' if k == 0 else f'_{k}'}{ext if ext in IMAGE_EXTS else '.jpg'}",
+                )
+            )
     todo = [(u, p) for u, p in jobs if not p.exists()]
     problems = Problems()
+
     def get(job):
-        try: download(job[0], job[1], timeout=timeout, retries=1, record=False, progress=False); return True
-        except DownloadError as e: problems.add("failed_image_downloads", f"{job[0]} ({str(e).splitlines()[-1].strip()})"); return False
+        try:
+            download(job[0], job[1], timeout=timeout, retries=1, record=False, progress=False)
+            return True
+        except DownloadError as e:
+            problems.add("failed_image_downloads", f"{job[0]} ({str(e).splitlines()[-1].strip()})")
+            return False
+
     with ThreadPoolExecutor(workers) as pool:
-        ok = sum(tqdm(pool.map(get, todo), total=len(todo), desc=f"{name}: images", unit=" img", mininterval=1))
-    report = {"urls": len(jobs), "already_there": len(jobs) - len(todo), "downloaded": ok, "problems": problems.to_dict()}
-    (folder / "images").mkdir(exist_ok=True); write_json(folder / "images" / "download_report.json", report)
+        ok = sum(
+            tqdm(pool.map(get, todo), total=len(todo), desc=f"{name}: images", unit=" img", mininterval=1)
+        )
+    report = {
+        "urls": len(jobs),
+        "already_there": len(jobs) - len(todo),
+        "downloaded": ok,
+        "problems": problems.to_dict(),
+    }
+    (folder / "images").mkdir(exist_ok=True)
+    write_json(folder / "images" / "download_report.json", report)
     return report

@@ -32,22 +32,36 @@ def paper_table(table: str, dataset: str) -> pd.DataFrame:
 def report_dir(dataset: str, out_dir=None) -> Path:
     "`<out_dir>/<dataset>/`, with `out_dir` defaulting to `$MSM4SR_REPORTS`, else `./reports`."
     root = Path(out_dir or os.environ.get("MSM4SR_REPORTS") or "reports")
-    d = root / dataset; d.mkdir(parents=True, exist_ok=True)
+    d = root / dataset
+    d.mkdir(parents=True, exist_ok=True)
     return d
+
 
 def _fmt(v, floatfmt: str) -> str:
     if isinstance(v, (float, np.floating)):
-        return "" if np.isnan(v) else (f"{v:,.0f}" if float(v).is_integer() and abs(v) >= 1000 else format(v, floatfmt))
-    if isinstance(v, (int, np.integer)): return f"{v:,}"
+        return (
+            ""
+            if np.isnan(v)
+            else (f"{v:,.0f}" if float(v).is_integer() and abs(v) >= 1000 else format(v, floatfmt))
+        )
+    if isinstance(v, (int, np.integer)):
+        return f"{v:,}"
     return str(v).replace("|", "\\|")
+
 
 def to_markdown(df: pd.DataFrame, floatfmt: str = ".4f", index: bool = False) -> str:
     "A GitHub-style Markdown table (no extra dependency)."
-    if index: df = df.reset_index()
+    if index:
+        df = df.reset_index()
     head = "| " + " | ".join(map(str, df.columns)) + " |\n|" + "---|" * len(df.columns) + "\n"
-    return head + "".join("| " + " | ".join(_fmt(v, floatfmt) for v in row) + " |\n" for row in df.itertuples(index=False))
+    return head + "".join(
+        "| " + " | ".join(_fmt(v, floatfmt) for v in row) + " |\n" for row in df.itertuples(index=False)
+    )
 
-def write_table(df: pd.DataFrame, folder: Path, name: str, title: str, notes: list[str] = (), floatfmt=".4f") -> dict:
+
+def write_table(
+    df: pd.DataFrame, folder: Path, name: str, title: str, notes: list[str] = (), floatfmt=".4f"
+) -> dict:
     "Write `<name>.csv` and `<name>.md` (title, table, notes with `portable` paths) into `folder`; returns paths."
     csv, md = folder / f"{name}.csv", folder / f"{name}.md"
     write_atomic(csv, df.to_csv(index=False))
@@ -55,18 +69,29 @@ def write_table(df: pd.DataFrame, folder: Path, name: str, title: str, notes: li
     write_atomic(md, f"# {title}\n\n{to_markdown(df, floatfmt)}\n" + "".join(f"- {n}\n" for n in notes))
     return {"csv": str(csv), "md": str(md)}
 
+
 def _roots(folder=None) -> list[tuple[str, str | None]]:
     "`(absolute folder, what to write instead)`, deepest first; the report folder's paths become relative (None)."
     from msm4sr.store import features_dir
-    named = [(folder, None), (features_dir(), "$MSM4SR_FEATURES"), (processed_dir(), "$MSM4SR_PROCESSED"),
-             (data_dir(), "$MSM4SR_DATA"), (real_data_dir(), "$MSM4SR_REAL_DATA"), (Path.home(), "~"),
-             (Path.cwd(), ".")]
+
+    named = [
+        (folder, None),
+        (features_dir(), "$MSM4SR_FEATURES"),
+        (processed_dir(), "$MSM4SR_PROCESSED"),
+        (data_dir(), "$MSM4SR_DATA"),
+        (real_data_dir(), "$MSM4SR_REAL_DATA"),
+        (Path.home(), "~"),
+        (Path.cwd(), "."),
+    ]
     out = {}
     for p, name in named:
-        if p is None: continue
-        for a in {str(Path(p).absolute()), str(Path(p).resolve())}:        # as written and without symlinks
-            if a != os.sep: out.setdefault(a, name)
+        if p is None:
+            continue
+        for a in {str(Path(p).absolute()), str(Path(p).resolve())}:  # as written and without symlinks
+            if a != os.sep:
+                out.setdefault(a, name)
     return sorted(out.items(), key=lambda r: -len(r[0]))
+
 
 def portable(obj, folder=None):
     """`obj` (strings, lists, dicts) with this machine's absolute paths rewritten, so that committed reports read
@@ -76,79 +101,133 @@ def portable(obj, folder=None):
     names = dict(_roots(folder))
     pat = re.compile(r"(?<![\w.~/-])(" + "|".join(map(re.escape, names)) + r")(?:(/)|(?=[^\w.-])|$)")
     sub = lambda m: ("" if m[2] else ".") if names[m[1]] is None else names[m[1]] + (m[2] or "")
+
     def one(s: str) -> str:
         if "/" in s and not os.path.isabs(s) and not s.startswith(("$", "~")) and os.path.exists(s):
             s2 = pat.sub(sub, str(Path(s).absolute()))
-            return s if s2.startswith("/") else s2     # outside every root: kept as given
+            return s if s2.startswith("/") else s2  # outside every root: kept as given
         return pat.sub(sub, s)
+
     def walk(o):
-        if isinstance(o, (str, Path)): return one(str(o))
-        if isinstance(o, dict): return {k: walk(v) for k, v in o.items()}
-        if isinstance(o, (list, tuple)): return [walk(v) for v in o]
+        if isinstance(o, (str, Path)):
+            return one(str(o))
+        if isinstance(o, dict):
+            return {k: walk(v) for k, v in o.items()}
+        if isinstance(o, (list, tuple)):
+            return [walk(v) for v in o]
         return o
+
     return walk(obj)
+
 
 def dataset_path(path, ds) -> str:
     "An item file's path relative to its dataset's folder (`images/X.jpg`), else `portable`."
     src = ds.meta.get("source_folder")
     if src:
         for base in {Path(src).absolute(), Path(src).resolve()}:
-            try: return Path(path).absolute().relative_to(base).as_posix()
-            except ValueError: pass
+            try:
+                return Path(path).absolute().relative_to(base).as_posix()
+            except ValueError:
+                pass
     return portable(str(path))
+
 
 def _git_commit() -> str | None:
     try:
         import msm4sr
-        here = Path(msm4sr.__file__).resolve().parent
-        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, timeout=5)
-        if sha.returncode: return None
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ":(top)",
-                                ":(exclude,top)reports"], cwd=here,   # reports written by this very run are not code
-                               capture_output=True, text=True, timeout=5).stdout.strip()
-        return sha.stdout.strip() + ("+dirty" if dirty else "")
-    except (OSError, subprocess.SubprocessError): return None
 
-COMMIT_AT_IMPORT = _git_commit()   # a long run records the code it started with, not what HEAD is at its end
+        here = Path(msm4sr.__file__).resolve().parent
+        sha = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, timeout=5
+        )
+        if sha.returncode:
+            return None
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no", "--", ":(top)", ":(exclude,top)reports"],
+            cwd=here,  # reports written by this very run are not code
+            capture_output=True,
+            text=True,
+            timeout=5,
+        ).stdout.strip()
+        return sha.stdout.strip() + ("+dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+COMMIT_AT_IMPORT = _git_commit()  # a long run records the code it started with, not what HEAD is at its end
+
 
 def run_info(**extra) -> dict:
     "Where and with what a report was produced: commit (when the run started), versions, machine, time, plus `extra`."
     import msm4sr
+
     mods = ["numpy", "pandas", "pyarrow", "torch", "sentence_transformers", "open_clip"]
-    versions = {m: sys.modules[m].__version__ for m in mods if m in sys.modules and hasattr(sys.modules[m], "__version__")}
-    return {"commit": COMMIT_AT_IMPORT, "msm4sr": msm4sr.__version__, "python": platform.python_version(),
-            "versions": versions, "machine": f"{platform.machine()} {platform.system()}, {os.cpu_count()} CPUs",
-            "finished": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), **extra}
+    versions = {
+        m: sys.modules[m].__version__
+        for m in mods
+        if m in sys.modules and hasattr(sys.modules[m], "__version__")
+    }
+    return {
+        "commit": COMMIT_AT_IMPORT,
+        "msm4sr": msm4sr.__version__,
+        "python": platform.python_version(),
+        "versions": versions,
+        "machine": f"{platform.machine()} {platform.system()}, {os.cpu_count()} CPUs",
+        "finished": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        **extra,
+    }
+
 
 def record_run(folder: Path, name: str, info: dict) -> Path:
     "Add or replace the entry `name` in `<folder>/run.json`, its paths made `portable`."
     p = folder / "run.json"
     runs = json.loads(p.read_text()) if p.exists() else {}
     runs[name] = portable(info, folder)
-    write_json(p, runs); return p
+    write_json(p, runs)
+    return p
 
 # %% ../nbs/08_reports.ipynb #4675f8fd
 def table1(raw, filtered, paper_name: str | None = None) -> pd.DataFrame:
     "Table I rows: before filters (`raw` dataset), after filters, and the paper's row when known."
+
     def row(source, ds, filters):
         s = ds.stats()
-        return {"source": source, "users": s["users"], "items": s["items"], "interactions": s["interactions"],
-                "avg_n": round(s["avg_n"], 2), "filters": filters}
+        return {
+            "source": source,
+            "users": s["users"],
+            "items": s["items"],
+            "interactions": s["interactions"],
+            "avg_n": round(s["avg_n"], 2),
+            "filters": filters,
+        }
+
     f = filtered.meta["filters"]
-    desc = (f"duplicates: keep {f['dedupe']}; users >= {f['min_user_interactions']}; "
-            f"item core: {f['item_core'] or 'none'}")
-    if f == NO_FILTERS.to_dict(): desc = "none: kept as distributed"
+    desc = (
+        f"duplicates: keep {f['dedupe']}; users >= {f['min_user_interactions']}; "
+        f"item core: {f['item_core'] or 'none'}"
+    )
+    if f == NO_FILTERS.to_dict():
+        desc = "none: kept as distributed"
     rows = [row(f"{raw.name}, as distributed", raw, "none"), row(f"{filtered.name}, used", filtered, desc)]
     if paper_name:
         p = paper_table("I", paper_name).loc["dataset"]
-        rows.append({"source": f"paper: {paper_name}", "users": int(p["users"]), "items": int(p["items"]),
-                     "interactions": int(p["interactions"]), "avg_n": float(p["avg_n"]),
-                     "filters": "5-core (paper, Section IV-A)"})
+        rows.append(
+            {
+                "source": f"paper: {paper_name}",
+                "users": int(p["users"]),
+                "items": int(p["items"]),
+                "interactions": int(p["interactions"]),
+                "avg_n": float(p["avg_n"]),
+                "filters": "5-core (paper, Section IV-A)",
+            }
+        )
     return pd.DataFrame(rows)
+
 
 def seq_length_figure(ds, path=None):
     "Histogram of sequence lengths (log-scaled counts), with the mean marked; saved to `path` when given."
     import matplotlib.pyplot as plt
+
     n = ds.lengths()
     fig, ax = plt.subplots(figsize=(6, 3.2), dpi=120)
     bins = np.arange(n.min(), min(n.max(), 100) + 2) - 0.5
@@ -156,8 +235,12 @@ def seq_length_figure(ds, path=None):
     ax.axvline(n.mean(), color="#C44E52", ls="--", label=f"mean {n.mean():.2f}")
     if n.max() > ds.meta.get("max_len", 50):
         ax.axvline(ds.meta.get("max_len", 50), color="gray", ls=":", label="longest history kept")
-    ax.set_yscale("log"); ax.set_xlabel("interactions per user" + (" (capped at 100)" if n.max() > 100 else ""))
-    ax.set_ylabel("users"); ax.set_title(f"{ds.name}: sequence lengths ({ds.n_users:,} users)"); ax.legend()
+    ax.set_yscale("log")
+    ax.set_xlabel("interactions per user" + (" (capped at 100)" if n.max() > 100 else ""))
+    ax.set_ylabel("users")
+    ax.set_title(f"{ds.name}: sequence lengths ({ds.n_users:,} users)")
+    ax.legend()
     fig.tight_layout()
-    if path: fig.savefig(path)
+    if path:
+        fig.savefig(path)
     return fig

@@ -14,38 +14,88 @@ __all__ = ['SAMPLE_VERSION', 'CATEGORIES', 'FILLER', 'BRANDS', 'make_sample', 's
 
 # %% ../nbs/04_sample.ipynb #1b875a9b
 SAMPLE_VERSION = 1
-CATEGORIES = {   # name: (colour, shape, vocabulary)
-    "tea":      ((46, 139, 87),  "circle",   ["green", "leaf", "herbal", "brew", "steep", "jasmine", "chamomile", "loose"]),
-    "coffee":   ((101, 67, 33),  "square",   ["roast", "bean", "espresso", "arabica", "grind", "dark", "crema", "brew"]),
-    "pens":     ((30, 60, 200),  "triangle", ["ink", "ballpoint", "gel", "nib", "write", "smooth", "refill", "fine"]),
-    "paper":    ((235, 235, 225), "stripes", ["sheet", "ream", "ruled", "notebook", "letter", "recycled", "white", "pad"]),
-    "paint":    ((220, 40, 40),  "diamond",  ["acrylic", "canvas", "brush", "pigment", "palette", "color", "matte", "tube"]),
-    "yarn":     ((200, 90, 200), "ring",     ["wool", "knit", "skein", "soft", "crochet", "cotton", "thread", "weave"]),
-    "snacks":   ((240, 180, 20), "cross",    ["crunchy", "salted", "almond", "oat", "bar", "protein", "sweet", "bite"]),
-    "cleaning": ((20, 190, 210), "wave",     ["spray", "wipe", "scrub", "fresh", "disinfect", "lemon", "foam", "shine"]),
+CATEGORIES = {  # name: (colour, shape, vocabulary)
+    "tea": (
+        (46, 139, 87),
+        "circle",
+        ["green", "leaf", "herbal", "brew", "steep", "jasmine", "chamomile", "loose"],
+    ),
+    "coffee": (
+        (101, 67, 33),
+        "square",
+        ["roast", "bean", "espresso", "arabica", "grind", "dark", "crema", "brew"],
+    ),
+    "pens": (
+        (30, 60, 200),
+        "triangle",
+        ["ink", "ballpoint", "gel", "nib", "write", "smooth", "refill", "fine"],
+    ),
+    "paper": (
+        (235, 235, 225),
+        "stripes",
+        ["sheet", "ream", "ruled", "notebook", "letter", "recycled", "white", "pad"],
+    ),
+    "paint": (
+        (220, 40, 40),
+        "diamond",
+        ["acrylic", "canvas", "brush", "pigment", "palette", "color", "matte", "tube"],
+    ),
+    "yarn": (
+        (200, 90, 200),
+        "ring",
+        ["wool", "knit", "skein", "soft", "crochet", "cotton", "thread", "weave"],
+    ),
+    "snacks": (
+        (240, 180, 20),
+        "cross",
+        ["crunchy", "salted", "almond", "oat", "bar", "protein", "sweet", "bite"],
+    ),
+    "cleaning": (
+        (20, 190, 210),
+        "wave",
+        ["spray", "wipe", "scrub", "fresh", "disinfect", "lemon", "foam", "shine"],
+    ),
 }
 FILLER = ["quality", "value", "pack", "everyday", "classic", "premium", "home", "office", "gift", "great"]
 BRANDS = ["Acme", "Northwind", "Globex", "Initech", "Umbrella", "Stark", "Wayne", "Hooli"]
 
+
 def _draw(colour, shape, rng, size=32) -> bytes:
     "A small PNG: noisy background tinted by the category colour, the category's shape on top."
     from PIL import Image, ImageDraw
-    base = np.clip(np.array(colour) * 0.35 + 150 + rng.normal(0, 18, (size, size, 3)), 0, 255).astype(np.uint8)
-    im = Image.fromarray(base, "RGB"); dr = ImageDraw.Draw(im)
+
+    base = np.clip(np.array(colour) * 0.35 + 150 + rng.normal(0, 18, (size, size, 3)), 0, 255).astype(
+        np.uint8
+    )
+    im = Image.fromarray(base, "RGB")
+    dr = ImageDraw.Draw(im)
     c = tuple(int(v) for v in np.clip(np.array(colour) + rng.normal(0, 12, 3), 0, 255))
-    o = int(rng.integers(0, 5)); a, b = 5 + o, size - 6 - (4 - o)
+    o = int(rng.integers(0, 5))
+    a, b = 5 + o, size - 6 - (4 - o)
     m = (a + b) // 2
-    if shape == "circle": dr.ellipse([a, a, b, b], fill=c)
-    elif shape == "square": dr.rectangle([a, a, b, b], fill=c)
-    elif shape == "triangle": dr.polygon([(m, a), (a, b), (b, b)], fill=c)
+    if shape == "circle":
+        dr.ellipse([a, a, b, b], fill=c)
+    elif shape == "square":
+        dr.rectangle([a, a, b, b], fill=c)
+    elif shape == "triangle":
+        dr.polygon([(m, a), (a, b), (b, b)], fill=c)
     elif shape == "stripes":
-        for y in range(a, b, 6): dr.rectangle([a, y, b, y + 2], fill=c)
-    elif shape == "diamond": dr.polygon([(m, a), (b, m), (m, b), (a, m)], fill=c)
-    elif shape == "ring": dr.ellipse([a, a, b, b], outline=c, width=5)
-    elif shape == "cross": dr.rectangle([m - 3, a, m + 3, b], fill=c); dr.rectangle([a, m - 3, b, m + 3], fill=c)
+        for y in range(a, b, 6):
+            dr.rectangle([a, y, b, y + 2], fill=c)
+    elif shape == "diamond":
+        dr.polygon([(m, a), (b, m), (m, b), (a, m)], fill=c)
+    elif shape == "ring":
+        dr.ellipse([a, a, b, b], outline=c, width=5)
+    elif shape == "cross":
+        dr.rectangle([m - 3, a, m + 3, b], fill=c)
+        dr.rectangle([a, m - 3, b, m + 3], fill=c)
     else:
-        for x in range(a, b): y = m + int(6 * np.sin(x / 3)); dr.rectangle([x, y - 2, x + 1, y + 2], fill=c)
-    buf = io.BytesIO(); im.save(buf, "PNG", optimize=False); return buf.getvalue()
+        for x in range(a, b):
+            y = m + int(6 * np.sin(x / 3))
+            dr.rectangle([x, y - 2, x + 1, y + 2], fill=c)
+    buf = io.BytesIO()
+    im.save(buf, "PNG", optimize=False)
+    return buf.getvalue()
 
 # %% ../nbs/04_sample.ipynb #bdbf63ef
 def _gz(path: Path, lines: list[str]):
@@ -53,49 +103,74 @@ def _gz(path: Path, lines: list[str]):
     with open(path, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, filename="") as f:
         f.write(("\n".join(lines) + "\n").encode())
 
+
 def make_sample(folder, seed: int = 0, n_users: int = 400, items_per_category: int = 30) -> Path:
     "Generate the sample dataset into `folder` (atomically) and return it."
     rng = np.random.default_rng(seed)
-    cats = list(CATEGORIES); K = len(cats)
+    cats = list(CATEGORIES)
+    K = len(cats)
     n_items = K * items_per_category
     asin = [f"SMP{i:07d}" for i in range(n_items)]
     cat_of = rng.permutation(np.repeat(np.arange(K), items_per_category))
-    members = [np.flatnonzero(cat_of == k) for k in range(K)]          # ring order within each category
+    members = [np.flatnonzero(cat_of == k) for k in range(K)]  # ring order within each category
     ring_pos = np.empty(n_items, int)
-    for m in members: ring_pos[m] = np.arange(len(m))
-    pop = 1.0 / np.arange(1, n_items + 1) ** 0.8; pop = pop[rng.permutation(n_items)]; pop /= pop.sum()
+    for m in members:
+        ring_pos[m] = np.arange(len(m))
+    pop = 1.0 / np.arange(1, n_items + 1) ** 0.8
+    pop = pop[rng.permutation(n_items)]
+    pop /= pop.sum()
 
     reviews, day = [], 86400
     for u in range(n_users):
         fav = rng.choice(K, 2, replace=False)
         n = 3 + int(rng.integers(0, 3)) if u % 40 == 0 else 5 + min(int(rng.geometric(0.2)) - 1, 25)
-        cur = int(rng.choice(members[fav[0]])); seq = [cur]
+        cur = int(rng.choice(members[fav[0]]))
+        seq = [cur]
         for _ in range(n - 1):
             r = rng.random()
-            if r < 0.7:                                                   # next item of the ring
-                m = members[cat_of[cur]]; cur = int(m[(ring_pos[cur] + 1) % len(m)])
-            elif r < 0.9: cur = int(rng.choice(members[rng.choice(fav)]))  # jump within a favourite category
-            else: cur = int(rng.choice(n_items, p=pop))                   # a popular item
+            if r < 0.7:  # next item of the ring
+                m = members[cat_of[cur]]
+                cur = int(m[(ring_pos[cur] + 1) % len(m)])
+            elif r < 0.9:
+                cur = int(rng.choice(members[rng.choice(fav)]))  # jump within a favourite category
+            else:
+                cur = int(rng.choice(n_items, p=pop))  # a popular item
             seq.append(cur)
         t = 1_400_000_000 + int(rng.integers(0, 400)) * day
         for k, i in enumerate(seq):
-            t += int(rng.integers(0, 20)) * day                          # gaps of 0 days make timestamp ties
-            reviews.append({"overall": float(rng.integers(1, 6)), "verified": True, "reviewerID": f"U{u:05d}",
-                            "asin": asin[i], "unixReviewTime": t, "summary": "ok", "reviewText": "fine"})
-    reviews.append(dict(reviews[7]))                                     # one repeated purchase
+            t += int(rng.integers(0, 20)) * day  # gaps of 0 days make timestamp ties
+            reviews.append(
+                {
+                    "overall": float(rng.integers(1, 6)),
+                    "verified": True,
+                    "reviewerID": f"U{u:05d}",
+                    "asin": asin[i],
+                    "unixReviewTime": t,
+                    "summary": "ok",
+                    "reviewText": "fine",
+                }
+            )
+    reviews.append(dict(reviews[7]))  # one repeated purchase
     order = rng.permutation(len(reviews))
 
     metas = []
     for i in range(n_items):
-        if i == 3: continue                                              # an item without any metadata
-        c = cats[cat_of[i]]; _, _, vocab = CATEGORIES[c]
+        if i == 3:
+            continue  # an item without any metadata
+        c = cats[cat_of[i]]
+        _, _, vocab = CATEGORIES[c]
         w = rng.choice(vocab, 6, replace=False)
-        rec = {"asin": asin[i], "title": f"{BRANDS[i % len(BRANDS)]} {w[0]} {w[1]} {c} {ring_pos[i] + 1}",
-               "description": [f"A {w[2]} {rng.choice(FILLER)} {c} product. Made for {w[3]} and {w[4]} lovers."],
-               "feature": [f"{w[5].capitalize()} {rng.choice(FILLER)}", f"Pack of {int(rng.integers(1, 7))}"],
-               "category": ["Sample", c], "brand": BRANDS[i % len(BRANDS)],
-               "imageURLHighRes": [f"https://example.invalid/images/{asin[i]}.png"]}
-        if i % 29 == 5: rec["description"], rec["feature"] = [], []      # title only
+        rec = {
+            "asin": asin[i],
+            "title": f"{BRANDS[i % len(BRANDS)]} {w[0]} {w[1]} {c} {ring_pos[i] + 1}",
+            "description": [f"A {w[2]} {rng.choice(FILLER)} {c} product. Made for {w[3]} and {w[4]} lovers."],
+            "feature": [f"{w[5].capitalize()} {rng.choice(FILLER)}", f"Pack of {int(rng.integers(1, 7))}"],
+            "category": ["Sample", c],
+            "brand": BRANDS[i % len(BRANDS)],
+            "imageURLHighRes": [f"https://example.invalid/images/{asin[i]}.png"],
+        }
+        if i % 29 == 5:
+            rec["description"], rec["feature"] = [], []  # title only
         metas.append(json.dumps(rec))
     metas.append(json.dumps({"asin": "SMPUNKNOWN", "title": "Nobody bought me"}))
 
@@ -105,14 +180,22 @@ def make_sample(folder, seed: int = 0, n_users: int = 400, items_per_category: i
         _gz(d / "meta_Sample.json.gz", metas)
         (d / "images").mkdir()
         for i in range(n_items):
-            if i % 23 == 4: continue                                     # some items have no image
+            if i % 23 == 4:
+                continue  # some items have no image
             colour, shape, _ = CATEGORIES[cats[cat_of[i]]]
-            for k in range(1 + (i % 3 == 0)):                            # every third item has two images
-                (d / "images" / (f"{asin[i]}.png" if k == 0 else f"{asin[i]}_{k}.png")).write_bytes(_draw(colour, shape, rng))
-        truth = {"version": SAMPLE_VERSION, "seed": seed, "categories": cats,
-                 "item_category": {asin[i]: cats[cat_of[i]] for i in range(n_items)}}
+            for k in range(1 + (i % 3 == 0)):  # every third item has two images
+                (d / "images" / (f"{asin[i]}.png" if k == 0 else f"{asin[i]}_{k}.png")).write_bytes(
+                    _draw(colour, shape, rng)
+                )
+        truth = {
+            "version": SAMPLE_VERSION,
+            "seed": seed,
+            "categories": cats,
+            "item_category": {asin[i]: cats[cat_of[i]] for i in range(n_items)},
+        }
         (d / "SAMPLE.json").write_text(json.dumps(truth, indent=1, sort_keys=True) + "\n")
     return folder
+
 
 def sample_dir(seed: int = 0) -> Path:
     "The sample dataset's folder under the data directory, generated on first use."

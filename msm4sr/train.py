@@ -23,30 +23,44 @@ __all__ = ['DETERMINISTIC_THREADS', 'seed_everything', 'as_tensors', 'autocast',
 # %% ../nbs/20_train.ipynb #65a5cb7a
 def seed_everything(seed: int):
     "Seed Python, NumPy and torch (CPU and CUDA)."
-    random.seed(seed); np.random.seed(seed); torch.manual_seed(seed)
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
 
 def as_tensors(samples, device) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     "A split's `(history, length, target)` as int64 tensors on `device`."
-    return tuple(torch.as_tensor(np.asarray(a), dtype=torch.long, device=device)
-                 for a in (samples.history, samples.length, samples.target))
+    return tuple(
+        torch.as_tensor(np.asarray(a), dtype=torch.long, device=device)
+        for a in (samples.history, samples.length, samples.target)
+    )
+
 
 def autocast(device):
     "bf16 autocast on CUDA; nothing on CPU (bf16 matmuls are slow there)."
     dev = torch.device(device)
     return torch.autocast("cuda", dtype=torch.bfloat16) if dev.type == "cuda" else contextlib.nullcontext()
 
+
 def peak_memory_mb(device) -> float:
     "Peak GPU memory allocated (CUDA) or the process's peak resident set size (CPU), in MB."
-    if torch.device(device).type == "cuda": return torch.cuda.max_memory_allocated() / 2**20
+    if torch.device(device).type == "cuda":
+        return torch.cuda.max_memory_allocated() / 2**20
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
+
 def _step(opt, loss, params, clip):
-    opt.zero_grad(set_to_none=True); loss.backward()
-    if clip: torch.nn.utils.clip_grad_norm_(params, clip)
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    if clip:
+        torch.nn.utils.clip_grad_norm_(params, clip)
     opt.step()
 
 # %% ../nbs/20_train.ipynb #2c5bb7f7
-DETERMINISTIC_THREADS = 1   # one intra-op thread: the same summation order on every machine, whatever its cores
+DETERMINISTIC_THREADS = (
+    1  # one intra-op thread: the same summation order on every machine, whatever its cores
+)
+
 
 def set_deterministic(on: bool = True, threads: int | None = None) -> dict:
     """Bit-reproducible CPU runs (`on`): `threads` (default `DETERMINISTIC_THREADS`) intra-op threads and torch's
@@ -66,101 +80,144 @@ def set_deterministic(on: bool = True, threads: int | None = None) -> dict:
         torch.use_deterministic_algorithms(True, warn_only=cuda)
     else:
         torch.use_deterministic_algorithms(False)
-        if threads is not None: torch.set_num_threads(threads)
+        if threads is not None:
+            torch.set_num_threads(threads)
     return old
+
 
 @contextlib.contextmanager
 def deterministic(on: bool = True, threads: int | None = None):
     "`set_deterministic` for a block; the previous settings come back afterwards."
     old = set_deterministic(on, threads)
-    try: yield
-    finally: set_deterministic(**old)
-
+    try:
+        yield
+    finally:
+        set_deterministic(**old)
 
 # %% ../nbs/20_train.ipynb #c7d77180
-def epoch_batches(lengths: np.ndarray, batch_size: int, rng: np.random.Generator, device, rank: int = 0,
-                  world: int = 1):
+def epoch_batches(
+    lengths: np.ndarray, batch_size: int, rng: np.random.Generator, device, rank: int = 0, world: int = 1
+):
     "Yield `(index, max_len, n_tokens)` per batch of one epoch: this rank's sample indices (on `device`) and host sizes."
     perm = rng.permutation(len(lengths))
     perm_dev = torch.from_numpy(perm).to(device)
     for i in range(0, len(perm), batch_size):
-        if len(perm[i:i + batch_size]) < world: continue          # a tail too short to give every rank a sample
-        ln = lengths[perm[i:i + batch_size][rank::world]]
-        yield perm_dev[i:i + batch_size][rank::world], int(ln.max()), int(ln.sum())
+        if len(perm[i : i + batch_size]) < world:
+            continue  # a tail too short to give every rank a sample
+        ln = lengths[perm[i : i + batch_size][rank::world]]
+        yield perm_dev[i : i + batch_size][rank::world], int(ln.max()), int(ln.sum())
 
 # %% ../nbs/20_train.ipynb #c649b962
 @dataclass
 class StageResult:
     "What one stage did: the loss per epoch, validation curve (early-stopped stages), timings."
+
     stage: str
     schedule: dict
-    loss: list = field(default_factory=list)     # mean training loss per epoch
-    curve: list = field(default_factory=list)    # per epoch: loss and valid metrics (early-stopped stages)
+    loss: list = field(default_factory=list)  # mean training loss per epoch
+    curve: list = field(default_factory=list)  # per epoch: loss and valid metrics (early-stopped stages)
     epochs_run: int = 0
-    best_epoch: int | None = None                # the epoch whose weights were kept (early-stopped stages)
-    seconds_per_epoch: float = 0.0               # training only, validation excluded
+    best_epoch: int | None = None  # the epoch whose weights were kept (early-stopped stages)
+    seconds_per_epoch: float = 0.0  # training only, validation excluded
     seconds: float = 0.0
     peak_memory_mb: float = 0.0
     world: int = 1
 
+
 @dataclass
 class FitResult(StageResult):
     "A trained model's validation and test metrics (best epoch), every test user's rank, the grid it won."
+
     valid: dict = field(default_factory=dict)
     test: dict = field(default_factory=dict)
     ranks: np.ndarray | None = None
-    grid: list | None = None                     # [{"schedule", "valid_R@20"}] of a grid search
+    grid: list | None = None  # [{"schedule", "valid_R@20"}] of a grid search
+
 
 def _loss(model, batch, stage):
     return model.loss(batch, stage)["loss"]
 
-def run_stage(model, train, schedule: Schedule, stage: str = "train", device="cpu", seed: int = 0,
-              progress: bool = True, valid=None) -> StageResult:
+
+def run_stage(
+    model,
+    train,
+    schedule: Schedule,
+    stage: str = "train",
+    device="cpu",
+    seed: int = 0,
+    progress: bool = True,
+    valid=None,
+) -> StageResult:
     """Train `model` on the samples `train` for one stage; early stopping on `valid` when `schedule.patience`
     is set (the best epoch's weights are restored). The one epoch loop of the package."""
     rank, world = rank_world()
     H, L, T = as_tensors(train, device)
-    U = torch.as_tensor(np.asarray(train.user), dtype=torch.long, device=device) if hasattr(train, "user") else None
+    U = (
+        torch.as_tensor(np.asarray(train.user), dtype=torch.long, device=device)
+        if hasattr(train, "user")
+        else None
+    )
     model.to(device)
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.Adam(params, lr=schedule.lr, weight_decay=schedule.weight_decay) if params else None
-    gen = torch.Generator(device=device).manual_seed(seed + 7919 * rank)   # dropout: different per rank
-    rng = np.random.default_rng(seed)                                      # permutation + scalars: shared
+    gen = torch.Generator(device=device).manual_seed(seed + 7919 * rank)  # dropout: different per rank
+    rng = np.random.default_rng(seed)  # permutation + scalars: shared
     lengths, call = np.asarray(train.length, dtype=np.int64), stepper(model)
     early = schedule.patience is not None and valid is not None
     res = StageResult(stage, asdict(schedule), world=world)
     best, best_state, bad, times = -1.0, None, 0, []
-    bar = tqdm(range(schedule.epochs if opt else 0), desc=stage, disable=not progress or rank > 0, leave=False)
+    bar = tqdm(
+        range(schedule.epochs if opt else 0), desc=stage, disable=not progress or rank > 0, leave=False
+    )
     for epoch in bar:
-        model.train(); t0, total, steps = time.time(), torch.zeros((), device=device), 0
+        model.train()
+        t0, total, steps = time.time(), torch.zeros((), device=device), 0
         for idx, lmax, ntok in epoch_batches(lengths, schedule.batch_size, rng, device, rank, world):
-            neg = (torch.randint(1, model.n_items + 1, (len(idx), model.n_negatives), generator=gen, device=device)
-                   if model.n_negatives else None)
+            neg = (
+                torch.randint(
+                    1, model.n_items + 1, (len(idx), model.n_negatives), generator=gen, device=device
+                )
+                if model.n_negatives
+                else None
+            )
             b = Batch(H[idx, :lmax], L[idx], T[idx], lmax, ntok, None if U is None else U[idx], neg, gen, rng)
-            with autocast(device): loss = call(_loss, b, stage)
+            with autocast(device):
+                loss = call(_loss, b, stage)
             _step(opt, loss, params, schedule.grad_clip)
-            total += loss.detach(); steps += 1
-        res.loss.append(all_sum(total).item() / (steps * world))          # the epoch's one host sync, before the clock
+            total += loss.detach()
+            steps += 1
+        res.loss.append(
+            all_sum(total).item() / (steps * world)
+        )  # the epoch's one host sync, before the clock
         times.append(time.time() - t0)
         if not early:
-            bar.set_postfix(loss=f"{res.loss[-1]:.4f}"); continue
+            bar.set_postfix(loss=f"{res.loss[-1]:.4f}")
+            continue
         v = evaluate(model, valid, device, schedule.eval_batch_size)
-        res.curve.append({"epoch": epoch + 1, "loss": res.loss[-1], **{f"valid_{k}": x for k, x in v.items()}})
+        res.curve.append(
+            {"epoch": epoch + 1, "loss": res.loss[-1], **{f"valid_{k}": x for k, x in v.items()}}
+        )
         bar.set_postfix(loss=f"{res.loss[-1]:.3f}", r20=f"{v['R@20']:.4f}")
         if v["R@20"] > best:
             best, res.best_epoch, bad = v["R@20"], epoch + 1, 0
             best_state = {k: t.detach().clone() for k, t in model.state_dict().items()}
         else:
             bad += 1
-            if bad >= schedule.patience: break
-    if best_state is not None: model.load_state_dict(best_state)
+            if bad >= schedule.patience:
+                break
+    if best_state is not None:
+        model.load_state_dict(best_state)
     res.epochs_run, res.seconds = len(times), float(np.sum(times))
     res.seconds_per_epoch = float(np.mean(times)) if times else 0.0
     res.peak_memory_mb = peak_memory_mb(device)
-    if res.best_epoch is None: res.best_epoch = len(times) if not early else 0
+    if res.best_epoch is None:
+        res.best_epoch = len(times) if not early else 0
     return res
 
-def pretrain(model, train, schedule: Schedule = PRETRAIN, device="cpu", seed: int = 0, progress: bool = True) -> StageResult:
+
+def pretrain(
+    model, train, schedule: Schedule = PRETRAIN, device="cpu", seed: int = 0, progress: bool = True
+) -> StageResult:
     "The `pretrain` stage: `schedule.epochs` epochs of the model's pre-training loss (Eq. 11 for MSM4SR)."
     return run_stage(model, train, schedule, "pretrain", device, seed, progress)
 
@@ -191,59 +248,96 @@ def save_checkpoint(model, folder, meta: dict | None = None) -> Path:
     "Write `model.safetensors` and `config.json` (registered name, whole config, counts, modalities, SHA-256, `meta`)."
     from safetensors.torch import save
     from msm4sr.core import write_atomic, write_json
-    folder = Path(folder); folder.mkdir(parents=True, exist_ok=True)
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
     data = save({k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()})
     write_atomic(folder / "model.safetensors", data)
-    write_json(folder / "config.json", {"class": type(model).__name__, "model": type(model).name,
-                                        "config": asdict(model.cfg), "n_items": model.n_items,
-                                        "n_users": model.n_users, "modalities": model.modalities,
-                                        "sha256": hashlib.sha256(data).hexdigest(), **(meta or {})})
+    write_json(
+        folder / "config.json",
+        {
+            "class": type(model).__name__,
+            "model": type(model).name,
+            "config": asdict(model.cfg),
+            "n_items": model.n_items,
+            "n_users": model.n_users,
+            "modalities": model.modalities,
+            "sha256": hashlib.sha256(data).hexdigest(),
+            **(meta or {}),
+        },
+    )
     return folder
+
 
 def read_checkpoint_config(folder) -> dict:
     "The `config.json` of a checkpoint folder, with clear errors for a wrong path or a missing/invalid file."
     from msm4sr.core import DataError
+
     folder = Path(folder)
     if folder.is_file():
-        raise DataError(f"is a file; pass the checkpoint folder that holds model.safetensors and config.json "
-                        f"({folder.parent})", folder)
-    if not folder.is_dir(): raise DataError("no such checkpoint folder", folder)
+        raise DataError(
+            f"is a file; pass the checkpoint folder that holds model.safetensors and config.json "
+            f"({folder.parent})",
+            folder,
+        )
+    if not folder.is_dir():
+        raise DataError("no such checkpoint folder", folder)
     p = folder / "config.json"
-    if not p.is_file(): raise DataError("missing: a checkpoint folder needs config.json beside model.safetensors", p)
-    try: cfg = json.loads(p.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as e: raise DataError(f"not valid JSON ({e})", p) from None
+    if not p.is_file():
+        raise DataError("missing: a checkpoint folder needs config.json beside model.safetensors", p)
+    try:
+        cfg = json.loads(p.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise DataError(f"not valid JSON ({e})", p) from None
     missing = [k for k in ("class", "n_items", "sha256") if not isinstance(cfg, dict) or k not in cfg]
-    if missing: raise DataError(f"not a checkpoint config: missing {', '.join(missing)}", p)
+    if missing:
+        raise DataError(f"not a checkpoint config: missing {', '.join(missing)}", p)
     return cfg
+
 
 def load_checkpoint(model, folder) -> dict:
     "Load weights saved by `save_checkpoint` into `model` (strict, SHA-256 checked); returns the saved config."
     from safetensors.torch import load
     from msm4sr.core import DataError
+
     cfg, folder = read_checkpoint_config(folder), Path(folder)
     w = folder / "model.safetensors"
-    if not w.is_file(): raise DataError("missing: the checkpoint's weights file", w)
+    if not w.is_file():
+        raise DataError("missing: the checkpoint's weights file", w)
     data = w.read_bytes()
     if hashlib.sha256(data).hexdigest() != cfg["sha256"]:
-        raise DataError("SHA-256 differs from the one recorded in config.json: the weights were changed or "
-                        "damaged after saving", w)
+        raise DataError(
+            "SHA-256 differs from the one recorded in config.json: the weights were changed or "
+            "damaged after saving",
+            w,
+        )
     if cfg["class"] != type(model).__name__ or cfg["n_items"] != model.n_items:
-        raise ValueError(f"checkpoint {folder} holds a {cfg['class']} over {cfg['n_items']} items, "
-                         f"not a {type(model).__name__} over {model.n_items}")
+        raise ValueError(
+            f"checkpoint {folder} holds a {cfg['class']} over {cfg['n_items']} items, "
+            f"not a {type(model).__name__} over {model.n_items}"
+        )
     if "config" in cfg and cfg["config"] != json.loads(json.dumps(asdict(model.cfg))):
-        diff = {k: v for k, v in cfg["config"].items() if json.loads(json.dumps(asdict(model.cfg))).get(k) != v}
-        raise ValueError(f"checkpoint {folder} was saved with {diff}, which this model's config differs from: "
-                         "rebuild it with load_model(folder, data)")
+        diff = {
+            k: v for k, v in cfg["config"].items() if json.loads(json.dumps(asdict(model.cfg))).get(k) != v
+        }
+        raise ValueError(
+            f"checkpoint {folder} was saved with {diff}, which this model's config differs from: "
+            "rebuild it with load_model(folder, data)"
+        )
     model.load_state_dict(load(data), strict=True)
     return cfg
+
 
 def load_model(folder, data: DataInfo, device=None):
     "Rebuild the registered model saved in `folder` with its saved config (and modalities) and load its weights."
     saved = read_checkpoint_config(folder)
-    if "config" not in saved: raise ValueError(f"checkpoint {folder} predates full configs: rebuild it by hand")
+    if "config" not in saved:
+        raise ValueError(f"checkpoint {folder} predates full configs: rebuild it by hand")
     cls = model_class(saved["model"])
     if data.n_items != saved["n_items"]:
-        raise ValueError(f"checkpoint {folder} is over {saved['n_items']} items; this data has {data.n_items}")
+        raise ValueError(
+            f"checkpoint {folder} is over {saved['n_items']} items; this data has {data.n_items}"
+        )
     model = cls(data.having(saved.get("modalities", [])), cls.Config(**saved["config"]))
     load_checkpoint(model, folder)
     return model.to(device) if device else model

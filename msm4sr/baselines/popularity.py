@@ -15,12 +15,18 @@ __all__ = ['Popularity']
 @register
 class Popularity(Recommender):
     "Scores every item by its number of training interactions (ties broken pessimistically by the evaluator)."
+
     name, title, family, Config, baseline = "popularity", "Popularity", "heuristic", NoConfig, False
     citation = "item popularity in the training split (a floor)"
     needs = ("graph",)
+
     def __init__(self, data: DataInfo, cfg: NoConfig | None = None):
         super().__init__(data, cfg)
-        c = np.asarray(data.item_counts(), np.float32).copy(); c[0] = 0
+        c = np.asarray(data.item_counts(), np.float32).copy()
+        c[0] = 0
         self.register_buffer("counts", torch.from_numpy(c))
+
     def scores(self, batch: Batch, state=None) -> torch.Tensor:
-        s = self.counts.expand(len(batch), -1).clone(); s[:, 0] = float("-inf"); return s
+        s = self.counts.expand(len(batch), -1).clone()
+        s[:, 0] = float("-inf")
+        return s
