@@ -12,10 +12,11 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from .config import ModelConfig, Schedule, PRETRAIN
+from .dataset import Samples
 
 # %% auto #0
-__all__ = ['MODELS', 'MODEL_MODULES', 'Batch', 'DataInfo', 'NoConfig', 'Recommender', 'register', 'registered', 'model_class',
-           'missing_needs']
+__all__ = ['MODELS', 'MODEL_MODULES', 'Batch', 'DataInfo', 'interaction_samples', 'SeenItems', 'unseen_negatives', 'NoConfig',
+           'Recommender', 'register', 'registered', 'model_class', 'missing_needs']
 
 # %% ../nbs/15_contract.ipynb #b07a18f0
 @dataclass
@@ -80,9 +81,23 @@ class DataInfo:
 
     def item_counts(self) -> np.ndarray:
         "Training interactions per item (index 0 = padding = 0)."
+        return np.asarray(self.graph().sum(0)).reshape(-1)
+
+    def graph(self):
+        "The training graph (CSR, user x item, counts); an error when this `DataInfo` has none."
         if self.train_graph is None:
-            raise ValueError("this DataInfo has no training graph")
-        return np.asarray(self.train_graph.sum(0)).reshape(-1)
+            raise ValueError("this DataInfo has no training graph (build it with DataInfo.from_dataset)")
+        return self.train_graph
+
+    def item_vectors(self, modality: str) -> torch.Tensor:
+        """One vector per item of `modality` (float32 `[n_items+1, d]`): the mean of the item's feature rows
+        (its sentences, or its images' keyword sentences; the one row of precomputed vectors); zeros for items
+        without rows and for row 0. What the graph baselines see of an item's content."""
+        f = self.features[modality]
+        x = torch.as_tensor(np.asarray(f.x), dtype=torch.float32)
+        n = torch.as_tensor(np.asarray(f.counts), dtype=torch.float32)
+        real = torch.arange(x.shape[1])[None, :] < n[:, None]  # rows beyond an item's count are padding
+        return (x * real[..., None]).sum(1) / n.clamp(min=1)[:, None]
 
     def having(self, modalities) -> DataInfo:
         "The same data with only these modalities' features (a checkpoint rebuilds the model it saved)."
@@ -90,6 +105,69 @@ class DataInfo:
         if missing:
             raise ValueError(f"the model needs features of {missing}; this data has {self.modalities}")
         return replace(self, features={m: self.features[m] for m in modalities})
+
+# %% ../nbs/15_contract.ipynb #a3803c5e
+def interaction_samples(graph) -> Samples:
+    "One sample per distinct (user, item) pair of the CSR training `graph` (empty histories), by user then item."
+    g = graph.tocoo()
+    order = np.lexsort((g.col, g.row))
+    users, items = g.row[order].astype(np.int32), g.col[order].astype(np.int32)
+    return Samples(users, np.zeros((len(users), 1), np.int32), np.zeros(len(users), np.int32), items)
+
+
+class SeenItems:
+    "Each user's training items on a device: membership of (user, item) tensors and a batch's items."
+
+    def __init__(self, graph, device="cpu"):
+        g = graph.tocsr()
+        g.sum_duplicates()
+        self.n_items = g.shape[1] - 1
+        self.indptr = torch.as_tensor(g.indptr, dtype=torch.long, device=device)
+        self.items = torch.as_tensor(g.indices, dtype=torch.long, device=device)
+        rows = torch.repeat_interleave(torch.arange(g.shape[0], device=device), self.indptr.diff())
+        self.keys = torch.sort(rows * (self.n_items + 1) + self.items).values
+        self.device = torch.device(device)
+
+    def contains(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
+        "Whether user `users[..., None]` (or same-shaped `users`) has a training interaction with `items`."
+        if users.dim() < items.dim():
+            users = users[..., None].expand_as(items)
+        q = users * (self.n_items + 1) + items
+        pos = torch.searchsorted(self.keys, q).clamp(max=max(len(self.keys) - 1, 0))
+        return self.keys[pos] == q if len(self.keys) else torch.zeros_like(q, dtype=torch.bool)
+
+    def pairs(self, users: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        "`(row, item)`: every training item of each `users[row]`, for scattering into a score matrix."
+        start, n = self.indptr[users], self.indptr[users + 1] - self.indptr[users]
+        row = torch.repeat_interleave(torch.arange(len(users), device=users.device), n)
+        offset = torch.arange(int(n.sum()), device=users.device) - torch.repeat_interleave(n.cumsum(0) - n, n)
+        return row, self.items[torch.repeat_interleave(start, n) + offset]
+
+    def counts(self, users: torch.Tensor) -> torch.Tensor:
+        "Training items of each user."
+        return self.indptr[users + 1] - self.indptr[users]
+
+
+def unseen_negatives(
+    users: torch.Tensor,
+    n: int,
+    seen: SeenItems,
+    generator: torch.Generator | None = None,
+    max_rounds: int = 1000,
+) -> torch.Tensor:
+    "`[B, n]` items drawn uniformly from 1..n_items, none a training positive of its row's user."
+    full = seen.counts(users) >= seen.n_items
+    if bool(full.any()):
+        raise ValueError(f"user(s) {users[full][:5].tolist()} interacted with every item: no negative exists")
+    dev = users.device
+    neg = torch.randint(1, seen.n_items + 1, (len(users), n), generator=generator, device=dev)
+    for _ in range(max_rounds):
+        bad = seen.contains(users, neg)
+        k = int(bad.sum())
+        if k == 0:
+            return neg
+        neg[bad] = torch.randint(1, seen.n_items + 1, (k,), generator=generator, device=dev)
+    raise RuntimeError(f"no unseen negatives after {max_rounds} rounds of redrawing")
 
 # %% ../nbs/15_contract.ipynb #07f5021c
 @dataclass
@@ -107,8 +185,10 @@ class Recommender(nn.Module):
     Config: ClassVar[type] = ModelConfig
     needs: ClassVar[tuple] = ()  # of "modalities" (any), "text", "image", "graph", "attributes", "domains"
     stages: ClassVar[tuple] = ("train",)
+    trains_on: ClassVar[str] = "sequences"  # or "interactions": one sample per training (user, item) pair
     n_negatives: ClassVar[int] = 0  # sampled negatives per sample the trainer adds to each batch
-    mask_history: ClassVar[bool] = False  # evaluation ranks the user's history items last (general models)
+    negatives: ClassVar[str] = "uniform"  # or "unseen": never one of the user's training positives
+    mask_history: ClassVar[bool] = False  # evaluation ranks the user's training items last (general models)
     baseline: ClassVar[bool] = True  # a baseline of Tables II/IV (the "best baseline" is among these)
     schedules: ClassVar[dict] = {}  # stage -> default Schedule
 
@@ -121,6 +201,7 @@ class Recommender(nn.Module):
                 f"{type(self).__name__} takes a {self.Config.__name__}, not a {type(cfg).__name__}"
             )
         self.cfg, self.n_items, self.n_users = cfg, data.n_items, data.n_users
+        self.train_graph, self._seen = data.train_graph, None  # not weights: rebuilt from the data on load
 
     def item_state(self):
         "All-item representations computed once per evaluation pass and passed to `scores` (None: nothing)."
@@ -133,6 +214,31 @@ class Recommender(nn.Module):
     def loss(self, batch: Batch, stage: str = "train") -> dict:
         "Eq. (13): cross-entropy of the target over all items."
         return {"loss": F.cross_entropy(self.scores(batch).float(), batch.target)}
+
+    def start_epoch(self, epoch: int, generator: torch.Generator):
+        "Called by the trainer before each training epoch (a model may resample something, e.g. a graph)."
+
+    def training_samples(self, train: Samples) -> Samples:
+        "The samples the trainer iterates: the split's sequence samples, or the training graph's pairs."
+        if self.trains_on == "sequences":
+            return train
+        if self.trains_on == "interactions":
+            if self.train_graph is None:
+                raise ValueError(
+                    f"{type(self).__name__} trains on interactions: build it from a DataInfo with a graph"
+                )
+            return interaction_samples(self.train_graph)
+        raise ValueError(
+            f"{type(self).__name__}.trains_on = {self.trains_on!r}: 'sequences' or 'interactions'"
+        )
+
+    def seen_items(self, device) -> SeenItems | None:
+        "The training graph as `SeenItems` on `device` (built once per device); None without a graph."
+        if self.train_graph is None:
+            return None
+        if self._seen is None or self._seen.device != torch.device(device):
+            self._seen = SeenItems(self.train_graph, device)
+        return self._seen
 
     @classmethod
     def stage_config(cls, cfg, stage: str):

@@ -33,10 +33,17 @@ def metrics_from_ranks(ranks, ks=KS) -> dict:
 __all__ = ['KS', 'pessimistic_rank', 'metrics_from_ranks', 'mask_history', 'evaluate']
 
 # %% ../nbs/18_metrics.ipynb #d8a4f450
-def mask_history(scores: torch.Tensor, history: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    "Rank the items of each row's history last (general models), the target excepted; in place."
+def mask_history(
+    scores: torch.Tensor, history: torch.Tensor, target: torch.Tensor, seen=None, users=None
+) -> torch.Tensor:
+    """Rank the items of each row's history last (general models), the target excepted; in place. With `seen`
+    (the training graph as `SeenItems`) and the rows' `users`, every training item of the user too."""
     keep = scores.gather(1, target[:, None])
-    return scores.scatter_(1, history, float("-inf")).scatter_(1, target[:, None], keep)
+    scores.scatter_(1, history, float("-inf"))
+    if seen is not None and users is not None:
+        row, item = seen.pairs(users)
+        scores[row, item] = float("-inf")
+    return scores.scatter_(1, target[:, None], keep)
 
 
 @torch.no_grad()
@@ -74,7 +81,7 @@ def evaluate(model, samples, device=None, batch_size: int = 1024, ks=KS, return_
         )
         s, t = model.scores(b, state), T[idx].to(device)
         if model.mask_history:
-            s = mask_history(s.float(), b.history, t)
+            s = mask_history(s.float(), b.history, t, model.seen_items(device), b.users)
         ranks[idx.to(device)] = pessimistic_rank(s, t)
     ranks = all_sum(ranks).cpu()
     if was:

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 from .config import Schedule, PRETRAIN
-from .contract import Batch, DataInfo, model_class
+from .contract import Batch, DataInfo, model_class, unseen_negatives
 from .metrics import evaluate
 from .distributed import rank_world, stepper, all_sum
 
@@ -134,6 +134,17 @@ class FitResult(StageResult):
     grid: list | None = None  # [{"schedule", "valid_R@20"}] of a grid search
 
 
+def _negatives(model, users, n, gen, device):
+    "The batch's `n_negatives` per sample: uniform over all items, or never a training positive of the user."
+    if model.negatives == "unseen":
+        if users is None:
+            raise ValueError(
+                f"{type(model).__name__} wants unseen negatives: the training samples need users"
+            )
+        return unseen_negatives(users, model.n_negatives, model.seen_items(device), gen)
+    return torch.randint(1, model.n_items + 1, (n, model.n_negatives), generator=gen, device=device)
+
+
 def _loss(model, batch, stage):
     return model.loss(batch, stage)["loss"]
 
@@ -151,6 +162,7 @@ def run_stage(
     """Train `model` on the samples `train` for one stage; early stopping on `valid` when `schedule.patience`
     is set (the best epoch's weights are restored). The one epoch loop of the package."""
     rank, world = rank_world()
+    train = model.training_samples(train)  # sequence samples, or one per training (user, item) pair
     H, L, T = as_tensors(train, device)
     U = (
         torch.as_tensor(np.asarray(train.user), dtype=torch.long, device=device)
@@ -171,16 +183,12 @@ def run_stage(
     )
     for epoch in bar:
         model.train()
+        model.start_epoch(epoch, gen)
         t0, total, steps = time.time(), torch.zeros((), device=device), 0
         for idx, lmax, ntok in epoch_batches(lengths, schedule.batch_size, rng, device, rank, world):
-            neg = (
-                torch.randint(
-                    1, model.n_items + 1, (len(idx), model.n_negatives), generator=gen, device=device
-                )
-                if model.n_negatives
-                else None
-            )
-            b = Batch(H[idx, :lmax], L[idx], T[idx], lmax, ntok, None if U is None else U[idx], neg, gen, rng)
+            users = None if U is None else U[idx]
+            neg = _negatives(model, users, len(idx), gen, device) if model.n_negatives else None
+            b = Batch(H[idx, :lmax], L[idx], T[idx], lmax, ntok, users, neg, gen, rng)
             with autocast(device):
                 loss = call(_loss, b, stage)
             _step(opt, loss, params, schedule.grad_clip)
