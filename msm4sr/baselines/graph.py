@@ -34,7 +34,9 @@ def normalized_adjacency(graph, n_users: int, n_items: int) -> torch.Tensor:
     row, col = torch.cat([u, i]), torch.cat([i, u])
     deg = torch.zeros(n).index_add_(0, row, torch.ones(len(row)))
     dinv = deg.pow(-0.5).masked_fill(deg == 0, 0.0)  # isolated nodes (the paddings) keep a zero row
-    return torch.sparse_coo_tensor(torch.stack([row, col]), dinv[row] * dinv[col], (n, n)).coalesce()
+    return torch.sparse_coo_tensor(
+        torch.stack([row, col]), dinv[row] * dinv[col], (n, n), check_invariants=True
+    ).coalesce()
 
 
 def propagate(adj: torch.Tensor, x: torch.Tensor, n_layers: int) -> list[torch.Tensor]:
