@@ -279,6 +279,7 @@ PARAMS = {
     "experts": Rule(int, lo=1, many=True),
     "rhos": Rule(float, lo=0, below=1, many=True),
     "ranks_from": Rule(str, none=True),
+    "runs_from": Rule(str, many=True, none=True),
     "n_groups": Rule(int, lo=1),
     "min_user_interactions": Rule(int, lo=0, none=True),
     "item_core": Rule(int, lo=0, none=True),  # None: the

@@ -20,7 +20,7 @@ from .train import (seed_everything, run_stage, grid_search, save_checkpoint, se
 # %% auto #0
 __all__ = ['VARIANTS', 'TABLE2', 'METRICS', 'has_images', 'dataset_features', 'Variant', 'baseline_titles', 'Plan',
            'train_variant', 'result_row', 'run_models', 'summarize', 'wide_table', 'check_report', 'setup', 'configs',
-           'schedule_notes', 'finish']
+           'schedule_notes', 'finish', 'earlier_runs']
 
 # %% ../nbs/21_experiments.ipynb #494e8085
 def has_images(ds) -> bool:
@@ -359,7 +359,8 @@ def schedule_notes(ds, seeds, plan: Plan, feats, dev, rows=()) -> list[str]:
         f"test split, full ranking over all {ds.n_items:,} items, pessimistic ties; {seed_note}",
         "history items are ranked like any other item (sequential models, as RecBole)"
         + (
-            f", except for the general models {', '.join(masked)}, which rank them last (as RecBole and MMRec)"
+            f", except for the general models {', '.join(masked)}, which rank the user's training items (and, "
+            "at test time, the validation item) last (as RecBole and MMRec)"
             if masked
             else ""
         ),
@@ -368,6 +369,12 @@ def schedule_notes(ds, seeds, plan: Plan, feats, dev, rows=()) -> list[str]:
         f"scores: {plan.model.get('finetune_score', 'cosine')}",
         f"modalities: {', '.join(feats)}; device: {dev}",
     ]
+    pooled = sorted(c.title for c in classes if c.mask_history and "modalities" in c.needs)
+    if pooled:
+        out.append(
+            f"{', '.join(pooled)}: one vector per item and modality, the mean of the item's feature rows "
+            "(its sentences; its images' keyword sentences; or the dataset's one precomputed vector)"
+        )
     capped = sorted({r["model"] for r in rows if r["epochs_run"] == f.epochs})
     if capped:
         out.append(f"stopped by the {f.epochs}-epoch cap, not by early stopping: {', '.join(capped)}")
@@ -440,3 +447,53 @@ def finish(
     record_run(folder, name, info)
     print(f"wrote {folder}/{name}.* in {time.time() - t0:.0f} s")
     return info
+
+# %% ../nbs/21_experiments.ipynb #14965478
+def earlier_runs(folders, name: str, ds_name: str, plan: Plan, seeds, feats, have=()) -> tuple[list, list]:
+    """`(rows, notes)`: the rows (with test ranks) of earlier runs of report `name` in the report `folders`
+    (each holding `<name>_runs.csv`, `<name>_ranks.parquet` and `run.json`), for (model, seed) pairs not in
+    `have`. Each run must be of dataset `ds_name` with these modalities, seeds and plan, else a `ValueError`."""
+    import json
+    from pathlib import Path
+
+    want = {
+        "seeds": list(seeds),
+        "modalities": list(feats),
+        "pretrain": asdict(plan.schedules["pretrain"]),
+        "finetune_grid": [asdict(c) for c in plan.schedules["train"]],
+        "model_config": plan.model,
+    }
+    want = json.loads(json.dumps(want))  # tuples become lists, as in run.json
+    rows, notes, have = [], [], set(have)
+    for f in map(Path, folders or ()):
+        if f.name != ds_name:
+            raise ValueError(f"{f}: a report folder of dataset {f.name!r}, not {ds_name!r}")
+        runs_file, ranks_file = f / f"{name}_runs.csv", f / f"{name}_ranks.parquet"
+        info = json.loads((f / "run.json").read_text()).get(name) if (f / "run.json").is_file() else None
+        if info is None or not runs_file.is_file():
+            raise ValueError(
+                f"{f}: no earlier run of {name} (needs run.json with a {name!r} entry and {runs_file.name})"
+            )
+        diff = {k: {"there": info.get(k), "here": v} for k, v in want.items() if info.get(k) != v}
+        if diff:
+            raise ValueError(f"{f}: the earlier run of {name} differs from this one in {json.dumps(diff)}")
+        ranks = pd.read_parquet(ranks_file) if ranks_file.is_file() else None
+        took = []
+        for r in pd.read_csv(runs_file).to_dict("records"):
+            if (r["model"], r["seed"]) in have:
+                continue
+            have.add((r["model"], r["seed"]))
+            rk = None
+            if ranks is not None:
+                sel = ranks[(ranks["model"] == r["model"]) & (ranks["seed"] == r["seed"])].sort_values(
+                    "sample"
+                )
+                rk = sel["rank"].to_numpy() if len(sel) else None
+            rows.append({**r, "config": None, "grid": None, "ranks": rk})
+            took.append(r["model"])
+        if took:
+            notes.append(
+                f"rows {', '.join(dict.fromkeys(took))} come from an earlier run of this notebook with the same "
+                f"plan and seeds (commit {str(info.get('commit'))[:12]}, finished {info.get('finished')})"
+            )
+    return rows, notes
