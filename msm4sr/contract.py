@@ -189,6 +189,7 @@ class Recommender(nn.Module):
     n_negatives: ClassVar[int] = 0  # sampled negatives per sample the trainer adds to each batch
     negatives: ClassVar[str] = "uniform"  # or "unseen": never one of the user's training positives
     mask_history: ClassVar[bool] = False  # evaluation ranks the user's training items last (general models)
+    adam_weight_decay: ClassVar[bool] = True  # False: the model has its own penalty; Adam gets none
     baseline: ClassVar[bool] = True  # a baseline of Tables II/IV (the "best baseline" is among these)
     schedules: ClassVar[dict] = {}  # stage -> default Schedule
 

@@ -126,7 +126,12 @@ class Plan:
     def grid(self, stage: str, cls) -> list:
         "The schedules to try for `stage` of `cls` (its own default when the plan has none)."
         s = self.schedules.get(stage, cls.schedule(stage))
-        return list(s) if isinstance(s, (list, tuple)) else [s]
+        s = list(s) if isinstance(s, (list, tuple)) else [s]
+        if (
+            not cls.adam_weight_decay
+        ):  # Adam's weight decay is off for it: grid points differing only there are one
+            s = list({repr(x): x for x in (replace(x, weight_decay=0.0) for x in s)}.values())
+        return s
 
     def config(self, cls, overrides=()):
         "`cls`'s config: defaults, then the plan's fields it has, then the variant's `overrides`."
@@ -374,6 +379,12 @@ def schedule_notes(ds, seeds, plan: Plan, feats, dev, rows=()) -> list[str]:
         out.append(
             f"{', '.join(pooled)}: one vector per item and modality, the mean of the item's feature rows "
             "(its sentences; its images' keyword sentences; or the dataset's one precomputed vector)"
+        )
+    own = sorted(c.title for c in classes if not c.adam_weight_decay)
+    if own:
+        out.append(
+            f"{', '.join(own)}: no Adam weight decay — their papers' own penalty on the batch's embeddings "
+            "(the model's reg_weight) regularises them, as RecBole and MMRec run them"
         )
     capped = sorted({r["model"] for r in rows if r["epochs_run"] == f.epochs})
     if capped:

@@ -5,7 +5,7 @@
 # %% ../nbs/20_train.ipynb #f764e4f9
 from __future__ import annotations
 import contextlib, hashlib, json, os, random, resource, time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 import numpy as np
 import torch
@@ -170,6 +170,8 @@ def run_stage(
         else None
     )
     model.to(device)
+    if not model.adam_weight_decay:  # the model regularises itself (e.g. LightGCN's lambda on the batch)
+        schedule = replace(schedule, weight_decay=0.0)
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.Adam(params, lr=schedule.lr, weight_decay=schedule.weight_decay) if params else None
     gen = torch.Generator(device=device).manual_seed(seed + 7919 * rank)  # dropout: different per rank

@@ -57,7 +57,7 @@ class GeneralRecommender(Recommender):
     "A user–item model: `representations()` → (users, items); score = dot product; BPR over unseen negatives."
 
     family, trains_on, n_negatives, negatives, mask_history = "general", "interactions", 1, "unseen", True
-    needs = ("graph",)
+    needs, adam_weight_decay = ("graph",), False  # their papers' lambda on the batch replaces weight decay
 
     def __init__(self, data: DataInfo, cfg=None):
         super().__init__(data, cfg)
