@@ -89,3 +89,38 @@ def test_negatives_users_and_masking_reach_the_model():
     t = splits["test"].target[0]
     others = [i for i in range(1, N_ITEMS + 1) if i != t and i not in set(b.history[0].tolist())]
     eq(int(ranks[0]), 1 + sum(bool(s[i] >= s[t]) for i in others))     # history items ranked last
+
+
+def test_general_models_train_on_every_training_pair_with_unseen_negatives():
+    """trains_on='interactions': each epoch visits every distinct training pair once; negatives='unseen' never
+    hands the model one of the user's training items."""
+    data, splits = toy_data()
+    seen = []
+
+    class Pairs(Recommender):
+        name, title, Config = "pairs-toy", "PairsToy", NoConfig
+        trains_on, n_negatives, negatives, mask_history = "interactions", 2, "unseen", True
+
+        def __init__(self, data, cfg=None):
+            super().__init__(data, cfg)
+            self.w = nn.Parameter(torch.zeros(data.n_items + 1))
+
+        def scores(self, b, state=None):
+            s = self.w.expand(len(b), -1).clone()
+            s[:, 0] = float("-inf")
+            return s
+
+        def loss(self, b, stage="train"):
+            seen.append((b.users.clone(), b.target.clone(), b.negatives.clone()))
+            return {"loss": (self.w[b.negatives].mean(1) - self.w[b.target]).mean()}
+
+    run_stage(Pairs(data), splits["train"], Schedule(epochs=2, batch_size=16), progress=False)
+    g = data.train_graph.tocoo()
+    pairs = sorted(zip(g.row.tolist(), g.col.tolist()))
+    users, items, negs = (torch.cat(x) for x in zip(*seen))
+    n = len(pairs)
+    for e in range(2):  # both epochs: every pair once (the first item of each user included)
+        eq(sorted(zip(users[e * n:(e + 1) * n].tolist(), items[e * n:(e + 1) * n].tolist())), pairs)
+    dense = torch.tensor(data.train_graph.toarray() > 0)
+    eq(int(dense[users[:, None], negs].sum()), 0)
+    assert len(torch.unique(negs)) > N_ITEMS // 2  # and they do spread over the items

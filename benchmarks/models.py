@@ -1,0 +1,62 @@
+"""Seconds per training epoch of registered models on one real dataset, side by side and relative to SASRec
+(the issue asks each new baseline's cost against it), plus one full-ranking evaluation pass.
+
+    MSM4SR_REAL_DATA=../shared/data python benchmarks/models.py scientific2018 --epochs 3
+    python benchmarks/models.py office2014 --models sasrec lightgcn grcn dualgnn --threads 1
+
+Each model trains `--epochs` epochs of its last stage with the paper's single grid point (lr 1e-3, batch 256);
+s/epoch is the mean over those epochs (validation excluded). Measures, never asserts.
+"""
+from __future__ import annotations
+import argparse, json, os, time
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser()
+    ap.add_argument("dataset")
+    ap.add_argument("--models", nargs="+",
+                    default=["sasrec", "sasrecm", "msm4sr", "lightgcn", "grcn", "dualgnn"])
+    ap.add_argument("--epochs", type=int, default=3)
+    ap.add_argument("--threads", type=int, default=1)
+    a = ap.parse_args(argv)
+    import torch
+    from msm4sr.config import Schedule
+    from msm4sr.contract import DataInfo, model_class
+    from msm4sr.experiments import dataset_features
+    from msm4sr.metrics import evaluate
+    from msm4sr.registry import load_dataset
+    from msm4sr.train import run_stage, seed_everything, peak_memory_mb
+
+    torch.set_num_threads(a.threads)
+    root = os.environ.get("MSM4SR_REAL_DATA")
+    real = os.path.join(root, a.dataset) if root else None
+    name = real if real and os.path.isdir(real) else a.dataset
+    ds = load_dataset(name, verbose=False)
+    feats = dataset_features(ds, device="cpu")[0]
+    data, sp = DataInfo.from_dataset(ds, feats), ds.split()
+    print(ds, "| modalities:", list(feats), "| threads:", a.threads, flush=True)
+    out = {}
+    for m in a.models:
+        cls = model_class(m)
+        seed_everything(0)
+        model = cls(data)
+        sched = Schedule(epochs=a.epochs, batch_size=256, lr=1e-3)
+        r = run_stage(model, sp["train"], sched, "train", progress=False)
+        t0 = time.perf_counter()
+        evaluate(model, sp["valid"], "cpu")
+        ev = time.perf_counter() - t0
+        n = len(model.training_samples(sp["train"]).target)
+        out[cls.title] = {"samples": n, "s_per_epoch": round(r.seconds_per_epoch, 2), "eval_s": round(ev, 2),
+                          "peak_rss_mb_so_far": round(peak_memory_mb("cpu"))}
+        print(cls.title, out[cls.title], flush=True)
+    base = out.get("SASRec", {}).get("s_per_epoch")
+    print("\n| model | training samples / epoch | s / epoch | × SASRec | valid evaluation s |")
+    print("|---|---|---|---|---|")
+    for t, o in out.items():
+        ratio = f"{o['s_per_epoch'] / base:.2f}" if base else "–"
+        print(f"| {t} | {o['samples']:,} | {o['s_per_epoch']} | {ratio} | {o['eval_s']} |")
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main()
