@@ -10,12 +10,12 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 from .core import DataError, Problems, iter_lines
-from .dataset import RawData
+from .dataset import ATTRIBUTE_COLUMNS, RawData
 
 # %% auto #0
 __all__ = ['MAX_SENTENCES', 'MAX_IMAGES', 'IMAGE_EXTS', 'MAX_LITERAL_CHARS', 'MAX_UNIX_SECONDS', 'parse_record', 'clean_text',
-           'item_sentences', 'image_urls', 'local_images', 'readable_image', 'read_reviews', 'read_metadata',
-           'read_amazon2018']
+           'item_sentences', 'image_urls', 'local_images', 'readable_image', 'item_attributes', 'read_reviews',
+           'read_metadata', 'read_amazon2018']
 
 # %% ../nbs/02_amazon.ipynb #4930e56a
 MAX_SENTENCES = 10   # paper, Section IV-A: "we consider up to 10 sentences and 10 images"
@@ -105,6 +105,40 @@ def readable_image(path: Path) -> str | None:
         return None
     except (OSError, UnidentifiedImageError, SyntaxError, ValueError) as e:
         return f"{type(e).__name__}: {e}"[:200]
+
+# %% ../nbs/02_amazon.ipynb #6f13f2e4
+def item_attributes(meta: dict, problems: Problems | None = None, item: str = "") -> list[tuple[str, str]]:
+    """`(field, token)` pairs of a metadata record: `category` levels below the top one (2014 `categories`:
+    each path below its top), then `brand`. Values that are no text or empty once cleaned are counted."""
+    out = []
+
+    def bad(kind, msg):
+        if problems is not None:
+            problems.add(kind, f"item {item}: {msg}")
+
+    def add(field, v):
+        if not isinstance(v, str):
+            bad("attribute_values_not_text (skipped)", f"{field} value {v!r:.60} is a {type(v).__name__}")
+        elif t := clean_text(v):
+            out.append((field, t))
+        else:
+            bad("empty_attribute_values (skipped)", f"{field} value {v!r:.60} is empty once cleaned")
+
+    paths = meta.get("category", meta.get("categories"))
+    if isinstance(paths, list) and not any(isinstance(p, list) for p in paths):
+        paths = [paths]  # 2018: one path
+    if paths is not None and not isinstance(paths, (list, str)):
+        add("category", paths)
+    for path in paths if isinstance(paths, list) else []:
+        if not isinstance(path, list):
+            add("category", path)
+            continue
+        for v in path[1:]:
+            add("category", v)
+    brand = meta.get("brand")
+    if brand is not None and not (isinstance(brand, str) and not brand.strip()):
+        add("brand", brand)
+    return out
 
 # %% ../nbs/02_amazon.ipynb #ec5ec57f
 _ASIN = re.compile(r"""['"]asin['"]\s*:\s*['"]([^'"]+)['"]""")
@@ -256,7 +290,7 @@ def read_amazon2018(
     wanted = set(inter["item"].unique())
     meta = read_metadata(meta_path, wanted, problems)
     local = local_images(folder / "images")
-    rows = []
+    rows, attrs = [], []
     problems.add_all("items_without_metadata", [f"item {a}" for a in sorted(wanted - set(meta))])
     for asin in tqdm(sorted(wanted), desc="items", unit=" items", mininterval=1, leave=False):
         rec = meta.get(asin, {})
@@ -268,6 +302,7 @@ def read_amazon2018(
             else:
                 paths.append(str(p.resolve()))
         rows.append((asin, item_sentences(rec, max_sentences), image_urls(rec, max_images), paths))
+        attrs += [(asin, f, t) for f, t in item_attributes(rec, problems, asin)]
     unknown = set(local) - wanted
     if unknown:
         problems.add_all("local_images_of_unknown_items", sorted(unknown))
@@ -284,5 +319,7 @@ def read_amazon2018(
             "reviews_file": rev_path.name,
             "metadata_file": meta_path.name,
             "local_image_files": sum(map(len, local.values())),
+            "attributes": "category levels below the top one, brand (the S³-Rec authors' rule)",
         },
+        attributes=pd.DataFrame(attrs, columns=ATTRIBUTE_COLUMNS),
     )

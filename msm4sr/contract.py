@@ -12,11 +12,12 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from .config import ModelConfig, Schedule, PRETRAIN
+from .core import DataError
 from .dataset import Samples
 
 # %% auto #0
 __all__ = ['MODELS', 'MODEL_MODULES', 'Batch', 'DataInfo', 'interaction_samples', 'SeenItems', 'unseen_negatives', 'NoConfig',
-           'Recommender', 'register', 'registered', 'model_class', 'missing_needs']
+           'Recommender', 'register', 'registered', 'model_class', 'data_extras', 'missing_needs']
 
 # %% ../nbs/15_contract.ipynb #b07a18f0
 @dataclass
@@ -53,7 +54,7 @@ class DataInfo:
     n_items: int
     features: dict = field(default_factory=dict)  # modality -> ModalityFeatures
     train_graph: object = None  # scipy.sparse csr [n_users+1, n_items+1]: training interactions
-    attributes: dict | None = None  # e.g. {"category": int array [n_items+1, k]} when present
+    attributes: dict | None = None  # field -> dataset.ItemAttributes (ids [n_items+1, k], 0 = pad; vocab)
     domains: dict | None = None  # a second domain's DataInfo (cross-domain models)
 
     @classmethod
@@ -201,6 +202,11 @@ class Recommender(nn.Module):
             raise TypeError(
                 f"{type(self).__name__} takes a {self.Config.__name__}, not a {type(cfg).__name__}"
             )
+        if "attributes" in self.needs and not data.attributes:
+            raise DataError(
+                f"{type(self).__name__} needs item attributes (categories, brand): this data has none "
+                "(they come from Amazon metadata, a RecBole .item file or the S³-Rec format)"
+            )
         self.cfg, self.n_items, self.n_users = cfg, data.n_items, data.n_users
         self.train_graph, self._seen = data.train_graph, None  # not weights: rebuilt from the data on load
 
@@ -303,6 +309,11 @@ def model_class(name: str) -> type:
     if name in by_title:
         return by_title[name]
     raise ValueError(f"unknown model {name!r}; registered: {', '.join(models)}")
+
+
+def data_extras(data) -> list:
+    "What a `Dataset` or `DataInfo` has beyond modalities and the graph, as `missing_needs` reads `have`."
+    return ["attributes"] if getattr(data, "attributes", None) else []
 
 
 def missing_needs(cls, modalities, have=()) -> list:

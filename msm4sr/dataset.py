@@ -12,10 +12,11 @@ import pandas as pd
 from .core import DataError, Problems, atomic_dir, write_json
 
 # %% auto #0
-__all__ = ['SCHEMA_VERSION', 'MAX_LEN', 'NO_FILTERS', 'ITEM_COLUMNS', 'Filters', 'RawData', 'build', 'Samples', 'Dataset']
+__all__ = ['SCHEMA_VERSION', 'MAX_LEN', 'NO_FILTERS', 'ATTRIBUTE_COLUMNS', 'ITEM_COLUMNS', 'Filters', 'RawData', 'ItemAttributes',
+           'attribute_arrays', 'merge_attributes', 'build', 'Samples', 'Dataset']
 
 # %% ../nbs/01_dataset.ipynb #23482ef9
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: item attributes (attributes.parquet, meta.json "attributes"); cached folders rebuild
 MAX_LEN = 50   # paper, Section IV-A: "we set the maximum sequence length to 50"
 
 @dataclass
@@ -48,6 +49,115 @@ class RawData:
     features: dict = field(default_factory=dict)  # name -> (source item ids, float32 matrix), optional
     split: str = "leave-one-out"  # or a note that the source's own split was kept
     info: dict = field(default_factory=dict)
+    # columns item (str source id), field, token (str): each item's attribute tokens in order; None when the
+    # format carries no attributes (an empty table: it could, but this source has none)
+    attributes: pd.DataFrame | None = None
+
+# %% ../nbs/01_dataset.ipynb #1e96eaed
+ATTRIBUTE_COLUMNS = ["item", "field", "token"]
+
+
+def _token_key(t: str):
+    "Sort key of attribute tokens: numbers first in numeric order, then the others in string order."
+    return (0, int(t), t) if t.isascii() and t.isdigit() else (1, 0, t)
+
+
+@dataclass
+class ItemAttributes:
+    """One attribute field in the form models use: `ids[i]` are item i's token ids, left-aligned and padded
+    with 0 (row 0, the padding item, and items without the field are all 0); token id t is `vocab[t]`."""
+
+    ids: np.ndarray  # int64 [n_items + 1, k]: k = the most tokens one item has
+    vocab: list  # token strings; vocab[0] = "" (padding)
+
+    @property
+    def n_values(self) -> int:
+        "Distinct tokens of the field: ids 1..n_values."
+        return len(self.vocab) - 1
+
+    def counts(self) -> np.ndarray:
+        "Tokens of every item (index 0, padding: 0)."
+        return (self.ids > 0).sum(1)
+
+    def tokens(self, item: int) -> list:
+        "The token strings of one item, in order."
+        return [self.vocab[t] for t in self.ids[item] if t]
+
+    def multi_hot(self) -> np.ndarray:
+        "float32 `[n_items + 1, n_values + 1]`: 1 where the item has the token; column 0 (padding) is 0."
+        out = np.zeros((len(self.ids), len(self.vocab)), np.float32)
+        out[np.repeat(np.arange(len(self.ids)), self.ids.shape[1]), self.ids.reshape(-1)] = 1
+        out[:, 0] = 0
+        return out
+
+
+def attribute_arrays(table: pd.DataFrame, n_items: int) -> dict:
+    "`{field: ItemAttributes}` from a processed attribute table (item ids from 1, per item in order)."
+    out = {}
+    for f, g in table.groupby("field", sort=True):
+        vocab = [""] + sorted(g["token"].unique(), key=_token_key)
+        pos = g.groupby("item").cumcount().to_numpy()
+        ids = np.zeros((n_items + 1, int(pos.max()) + 1), np.int64)
+        ids[g["item"].to_numpy(), pos] = pd.Index(vocab).get_indexer(g["token"])
+        out[f] = ItemAttributes(ids, vocab)
+    return out
+
+
+def merge_attributes(attributes: dict, fields=None) -> ItemAttributes:
+    """Several fields as one (`fields`: all, by default, in that order): each item's tokens field after field,
+    vocabulary entries `field:token`."""
+    fields = list(attributes) if fields is None else list(fields)
+    unknown = [f for f in fields if f not in attributes]
+    if unknown or not fields:
+        raise ValueError(f"attribute fields {fields} to merge: this data has {list(attributes)}")
+    vocab, parts = [""], []
+    for f in fields:
+        a = attributes[f]
+        parts.append(np.where(a.ids > 0, a.ids + len(vocab) - 1, 0))
+        vocab += [f"{f}:{t}" for t in a.vocab[1:]]
+    ids = np.concatenate(parts, 1)
+    ids = np.take_along_axis(ids, np.argsort(ids == 0, axis=1, kind="stable"), 1)  # left-align, keep order
+    return ItemAttributes(ids[:, : max(int((ids > 0).sum(1).max()), 1)], vocab)
+
+
+def _attribute_table(raw: pd.DataFrame | None, item_ids: np.ndarray, probs: Problems) -> pd.DataFrame | None:
+    """A reader's `(source item, field, token)` rows on our item ids (1..n), per item in the reader's order.
+    Empty tokens, rows of items the dataset does not keep and repeated rows are counted, then dropped."""
+    if raw is None:
+        return None
+    a = raw[ATTRIBUTE_COLUMNS].reset_index(drop=True)
+    empty = ((a["token"].str.strip().fillna("") == "") | (a["field"].str.strip().fillna("") == "")).to_numpy()
+    where = zip(a["item"][empty], a["field"][empty])
+    probs.add_all("empty_attribute_tokens (skipped)", [f"item {i}: field {f!r}" for i, f in where])
+    a = a[~empty]
+    idx = pd.Index(item_ids).get_indexer(a["item"])
+    gone = pd.unique(a["item"].to_numpy()[idx < 0])
+    probs.add_all("attributes_of_items_not_in_dataset (skipped)", [f"item {i}" for i in gone])
+    a = a[idx >= 0].assign(item=(idx[idx >= 0] + 1).astype(np.int32))
+    dup = a.duplicated(["item", "field", "token"]).to_numpy()
+    probs.add_all(
+        "repeated_attribute_tokens (kept first)",
+        [f"item {item_ids[i - 1]}: {f} {t!r}" for i, f, t in a[dup].itertuples(index=False)],
+    )
+    a = a[~dup].sort_values("item", kind="stable").reset_index(drop=True)
+    without = np.setdiff1d(np.arange(1, len(item_ids) + 1), a["item"].to_numpy())
+    probs.add_all("items_without_attributes", [f"item {item_ids[i - 1]}" for i in without])
+    return a
+
+
+def _attribute_meta(table: pd.DataFrame | None) -> dict | None:
+    "Per field: distinct values, items that have it, tokens, most tokens of one item (None: no attributes)."
+    if table is None:
+        return None
+    return {
+        f: {
+            "values": int(g["token"].nunique()),
+            "items": int(g["item"].nunique()),
+            "tokens": len(g),
+            "max_per_item": int(g.groupby("item").size().max()),
+        }
+        for f, g in table.groupby("field", sort=True)
+    }
 
 # %% ../nbs/01_dataset.ipynb #2aa6d601
 ITEM_COLUMNS = ["sentences", "image_urls", "image_paths"]
@@ -142,6 +252,7 @@ def build(raw: RawData, filters: Filters | None = None, max_len: int = MAX_LEN) 
         if (rows < 0).any():
             probs.add(f"items_without_feature_{name}", n=int((rows < 0).sum()))
         feats[name] = out
+    attrs = _attribute_table(raw.attributes, item_ids, probs)
 
     meta = {
         "name": raw.name,
@@ -155,8 +266,9 @@ def build(raw: RawData, filters: Filters | None = None, max_len: int = MAX_LEN) 
         "info": raw.info,
         "problems": probs.to_dict(),
         "features": {k: list(v.shape) for k, v in feats.items()},
+        "attributes": _attribute_meta(attrs),
     }
-    ds = Dataset(inter, items, users, meta, feats)
+    ds = Dataset(inter, items, users, meta, feats, attribute_table=attrs)
     ds.meta["stats"] = ds.stats()
     return ds
 
@@ -183,9 +295,10 @@ def _samples(flat, start, users, t, max_len) -> Samples:
 class Dataset:
     "The canonical processed dataset (ids from 1, 0 = padding) with its `meta.json`."
 
-    def __init__(self, interactions, items, users, meta, features=None, path=None):
+    def __init__(self, interactions, items, users, meta, features=None, path=None, attribute_table=None):
         self.interactions, self.items, self.users, self.meta = interactions, items, users, meta
         self.features, self.path = features or {}, path
+        self.attribute_table, self._attributes = attribute_table, None  # columns item (1..n), field, token
 
     name = property(lambda self: self.meta["name"])
     n_users = property(lambda self: len(self.users))
@@ -197,6 +310,17 @@ class Dataset:
             f"Dataset({self.name!r}: {self.n_users:,} users, {self.n_items:,} items, "
             f"{self.n_interactions:,} interactions)"
         )
+
+    @property
+    def attributes(self) -> dict | None:
+        """`{field: ItemAttributes}` (padded token ids per item and the vocabulary), None when the source has
+        no attributes. `DataInfo.from_dataset` passes it to the models."""
+        t = self.attribute_table
+        if t is None or t.empty:
+            return None
+        if self._attributes is None:
+            self._attributes = attribute_arrays(t, self.n_items)
+        return self._attributes
 
     def sequences(self) -> tuple[np.ndarray, np.ndarray]:
         "CSR form: `(flat_items, start)` where user `u`'s sequence is `flat[start[u]:start[u+1]]` (u from 1)."
@@ -256,6 +380,8 @@ class Dataset:
             self.interactions.to_parquet(d / "interactions.parquet", index=False)
             self.items.to_parquet(d / "items.parquet", index=False)
             self.users.to_parquet(d / "users.parquet", index=False)
+            if self.attribute_table is not None:
+                self.attribute_table.to_parquet(d / "attributes.parquet", index=False)
             if self.features:
                 (d / "features").mkdir()
                 for k, v in self.features.items():
@@ -275,6 +401,7 @@ class Dataset:
         for c in ITEM_COLUMNS:
             items[c] = items[c].map(list)
         feats = {p.stem: np.load(p, allow_pickle=False) for p in sorted((path / "features").glob("*.npy"))}
+        attrs = path / "attributes.parquet"
         return cls(
             pd.read_parquet(path / "interactions.parquet"),
             items,
@@ -282,4 +409,5 @@ class Dataset:
             meta,
             feats,
             path,
+            pd.read_parquet(attrs) if attrs.exists() else None,
         )

@@ -11,6 +11,7 @@ from .core import DataError, data_dir, processed_dir, real_data_dir, sha256_file
 from .dataset import Dataset, Filters, NO_FILTERS, build, MAX_LEN, SCHEMA_VERSION
 from .amazon import read_amazon2018
 from .atomic import read_recbole, read_unisrec
+from .s3rec import ATTRIBUTES_SUFFIX, read_s3rec
 from .download import download
 from .sample import sample_dir
 
@@ -32,7 +33,7 @@ class DatasetSpec:
 
     name: str
     title: str
-    format: str  # amazon2018 | recbole | unisrec | sample
+    format: str  # amazon2018 | recbole | unisrec | s3rec | sample
     paper: str | None = None  # its name in the paper's tables, if it is one of the paper's
     files: dict = field(default_factory=dict)  # file name -> download URLs (mirrors, tried in order)
     note: str = ""
@@ -75,14 +76,24 @@ DATASETS = {
         DatasetSpec(
             "pantry2018", "Amazon 2018 Prime Pantry interactions (RecBole atomic, no content)", "recbole"
         ),
+        DatasetSpec(
+            "beauty2014", "Amazon 2014 Beauty (S³-Rec format: IDs + brand/category attributes)", "s3rec"
+        ),
+        DatasetSpec(
+            "toys2014", "Amazon 2014 Toys and Games (S³-Rec format: IDs + brand/category attributes)", "s3rec"
+        ),
         DatasetSpec("sample", "Embedded sample dataset (generated, planted structure)", "sample"),
     ]
 }
-READERS = {"amazon2018": read_amazon2018, "recbole": read_recbole, "unisrec": read_unisrec}
+READERS = {
+    "amazon2018": read_amazon2018, "recbole": read_recbole, "unisrec": read_unisrec, "s3rec": read_s3rec
+}
 
 # %% ../nbs/06_registry.ipynb #30c9e5c0
 def detect_format(folder: Path) -> str:
-    "amazon2018, unisrec or recbole, from the files in `folder`."
+    "amazon2018, unisrec, recbole or s3rec, from the files in `folder`."
+    if any(folder.glob(f"*{ATTRIBUTES_SUFFIX}")):  # before amazon2018: it is a .json too
+        return "s3rec"
     if any(folder.glob("*.train.inter")):
         return "unisrec"
     if any(folder.glob("*.inter")):
@@ -91,7 +102,8 @@ def detect_format(folder: Path) -> str:
         return "amazon2018"
     raise DataError(
         "cannot tell the format: expected raw Amazon files (*_5.json.gz + meta_*.json.gz), "
-        "RecBole atomic files (*.inter) or UniSRec downstream files (*.train.inter)",
+        "RecBole atomic files (*.inter), UniSRec downstream files (*.train.inter) or the S³-Rec format "
+        f"(<Name>.txt + <Name>{ATTRIBUTES_SUFFIX})",
         folder,
     )
 
@@ -143,7 +155,8 @@ def resolve(dataset: str, fetch: bool = False) -> tuple[str, Path, DatasetSpec |
 
 # %% ../nbs/06_registry.ipynb #d10d7900
 def default_filters(fmt: str) -> Filters:
-    return NO_FILTERS if fmt == "unisrec" else Filters()
+    "The filters a format gets unless others are asked for: its own split or filtering is kept."
+    return NO_FILTERS if fmt in ("unisrec", "s3rec") else Filters()
 
 
 def dataset_filters(
@@ -172,7 +185,8 @@ def _key(fmt: str, files: list[Path], filters: Filters, max_len: int, extra: dic
 
 
 def _source_files(folder: Path) -> list[Path]:
-    pats = ("*.json", "*.json.gz", "*.inter", "*.link", "*.text", "*.item2index", "*.user2index", "*.feat*")
+    pats = ("*.json", "*.json.gz", "*.inter", "*.link", "*.text", "*.item", "*.item2index", "*.user2index")
+    pats += ("*.feat*", "*.txt", "*.tsv")
     return sorted({p for pat in pats for p in folder.glob(pat) if p.is_file()})
 
 

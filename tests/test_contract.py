@@ -9,6 +9,7 @@ import torch
 import torch.nn as nn
 from fastcore.test import test_eq as eq
 from msm4sr.contract import Batch, DataInfo, Recommender, NoConfig, registered
+from msm4sr.dataset import ItemAttributes
 from msm4sr.metrics import evaluate
 from msm4sr.store import ModalityFeatures
 from msm4sr.train import run_stage, fit, save_checkpoint, load_model, seed_everything
@@ -36,7 +37,12 @@ def toy_data():
     def feats(rows, d):
         c = rng.integers(1, rows + 1, N_ITEMS + 1); c[0] = 0
         return ModalityFeatures(rng.normal(size=(N_ITEMS + 1, rows, d)).astype(np.float32), c)
-    return DataInfo(N_USERS, N_ITEMS, {"text": feats(3, 12), "image": feats(2, 8)}, graph), splits
+    cat = np.r_[0, np.arange(N_ITEMS) // 5 + 1][:, None]  # item attributes: runs of 5 items share a category
+    attrs = {
+        "category": ItemAttributes(cat, [""] + [f"c{k}" for k in range(6)]),
+        "brand": ItemAttributes(np.r_[0, np.arange(N_ITEMS) % 3 + 1][:, None], ["", "b0", "b1", "b2"]),
+    }
+    return DataInfo(N_USERS, N_ITEMS, {"text": feats(3, 12), "image": feats(2, 8)}, graph, attrs), splits
 
 
 def small(cls):

@@ -1,4 +1,5 @@
 "Readers and Table I on the real Amazon datasets in $MSM4SR_REAL_DATA (skipped when unset)."
+import gzip, json
 import numpy as np
 import pandas as pd
 import pytest
@@ -8,7 +9,8 @@ from msm4sr.reports import table1
 
 # users / items / interactions as distributed (before any filter), from shared/data/README.md
 EXPECTED = {"giftcards2018": (458, 148, 2972), "office2014": (4905, 2420, 53258),
-            "scientific2018": (2928, 1585, 19712), "pantry2018": (12608, 4926, 109007)}
+            "scientific2018": (2928, 1585, 19712), "pantry2018": (12608, 4926, 109007),
+            "beauty2014": (22363, 12101, 198502), "toys2014": (19412, 11924, 167597)}
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
@@ -76,3 +78,52 @@ def test_scientific_keeps_given_split(real_data):
     assert got == want
     f = ds.features["feat3CLS"]
     assert f.shape == (ds.n_items + 1, 512) and np.all(f[0] == 0) and np.abs(f[1:]).sum(1).min() > 0
+
+
+# S³-Rec format: file stem and the number of distinct attribute values (shared/data/README.md)
+S3REC = {"beauty2014": ("Beauty", 637), "toys2014": ("Toys_and_Games", 1027)}
+
+
+@pytest.mark.parametrize("name", sorted(S3REC))
+def test_s3rec_sequences_and_attributes_as_distributed(real_data, name):
+    """Every user's sequence is the file's line and every item's attributes are the JSON's ids (a repeated id
+    once), both read back here through the ASIN and reviewerID maps."""
+    stem, n_values = S3REC[name]
+    ds = load_dataset(name, verbose=False)
+    assert ds.meta["format"] == "s3rec" and ds.meta["filters"] == NO_FILTERS.to_dict()
+    a = ds.attributes["attribute"]
+    assert a.n_values == n_values == ds.meta["attributes"]["attribute"]["values"]
+    folder = real_data / name
+    read_map = lambda f: dict(pd.read_csv(folder / f, sep="\t", dtype=str).itertuples(index=False))
+    to_asin, to_uid = read_map(f"{stem}.item2asin.tsv"), read_map(f"{stem}.user2reviewerID.tsv")
+    given = json.loads((folder / f"{stem}_item2attributes.json").read_text())
+    src, uid = ds.items["source_id"].to_numpy(), ds.users["source_id"].to_numpy()
+    assert {s: a.tokens(i) for i, s in enumerate(src, 1)} == {
+        to_asin[k]: list(dict.fromkeys(map(str, v))) for k, v in given.items()
+    }
+    lines = [line.split() for line in (folder / f"{stem}.txt").read_text().splitlines()]
+    seqs = {uid[u - 1]: src[g["item"].to_numpy() - 1].tolist() for u, g in ds.interactions.groupby("user")}
+    assert seqs == {to_uid[f[0]]: [to_asin[i] for i in f[1:]] for f in lines}
+
+
+def test_beauty_and_toys_share_reviewers(real_data):
+    "The reviewerID map is kept: 2,073 users are in both (shared/data/README.md)."
+    b, t = (load_dataset(n, verbose=False) for n in ("beauty2014", "toys2014"))
+    assert len(set(b.users["source_id"]) & set(t.users["source_id"])) == 2073
+
+
+def test_giftcards_attributes_from_metadata(real_data):
+    "Brand and the category levels below the top one, read again here from the metadata file line by line."
+    ds = load_dataset("giftcards2018", NO_FILTERS, verbose=False)
+    want = {}
+    with gzip.open(real_data / "giftcards2018" / "meta_Gift_Cards.json.gz", "rt") as f:
+        for line in f:
+            r = json.loads(line)
+            brand = [r["brand"]] if r.get("brand") else []
+            want[r["asin"]] = {"category": list(dict.fromkeys(r.get("category", [])[1:])), "brand": brand}
+    a = ds.attributes
+    src = ds.items["source_id"]
+    got = {s: {f: a[f].tokens(i) for f in ("category", "brand")} for i, s in enumerate(src, 1)}
+    none = {"category": [], "brand": []}
+    assert got == {s: want.get(s, none) for s in got}
+    assert sum(bool(v["brand"]) for v in got.values()) == ds.meta["attributes"]["brand"]["items"] > 100
