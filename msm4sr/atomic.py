@@ -151,6 +151,14 @@ def _one(folder: Path, pattern: str, what: str, required=True) -> Path | None:
     return found[0] if found else None
 
 
+def _text_items(ids, texts: dict) -> pd.DataFrame:
+    "The items table of a format without images: each item's sentences (none when it has no text)."
+    sentences = [texts.get(i, []) for i in ids]
+    return pd.DataFrame(
+        {"item": ids, "sentences": sentences, "image_urls": [[] for _ in ids], "image_paths": [[] for _ in ids]}
+    )
+
+
 def _texts(path: Path, problems: Problems) -> dict[str, list[str]]:
     t = read_atomic(path, problems)
     key, val = t.columns[0], ("text" if "text" in t.columns else t.columns[-1])
@@ -229,14 +237,7 @@ def read_recbole(
     if tpath:
         texts = _texts(tpath, problems)
         sources.append(tpath)
-    items = pd.DataFrame(
-        {
-            "item": ids,
-            "sentences": [texts.get(i, []) for i in ids],
-            "image_urls": [[] for _ in ids],
-            "image_paths": [[] for _ in ids],
-        }
-    )
+    items = _text_items(ids, texts)
     if tpath:
         problems.add_all("text_rows_of_unknown_items", sorted(set(texts) - set(ids)))
     attrs, ainfo = None, {}
@@ -437,14 +438,7 @@ def read_unisrec(folder, name: str | None = None, feature_dims: int | dict | Non
     if tpath.exists():
         texts = _texts(tpath, problems)
         sources.append(tpath)
-    items = pd.DataFrame(
-        {
-            "item": ids,
-            "sentences": [texts.get(i, []) for i in ids],
-            "image_urls": [[] for _ in ids],
-            "image_paths": [[] for _ in ids],
-        }
-    )
+    items = _text_items(ids, texts)
     feats, dims = {}, {}
     for fp in sorted(folder.glob(f"{stem}.feat*")):
         if items_of is None:
