@@ -125,15 +125,19 @@ class TransformerLayer(nn.Module):
         self.w1, self.w2 = nn.Linear(d, inner), nn.Linear(inner, d)
         self.heads, self.p = heads, dropout
 
-    def forward(self, x: torch.Tensor, index: torch.Tensor | None, B: int, L: int) -> torch.Tensor:
-        "x[n, d]: the real tokens at flat positions `index` of a [B, L] grid, or (index None) the whole grid."
+    def forward(
+        self, x: torch.Tensor, index: torch.Tensor | None, B: int, L: int, attn_mask: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """x[n, d]: the real tokens at flat positions `index` of a [B, L] grid, or (index None) the whole grid.
+        Causal attention by default; `attn_mask` (bool, True = may attend, broadcast to `[B, heads, L, L]`)
+        replaces it, e.g. a padding mask for bidirectional attention (S³-Rec's pre-training)."""
         n, d = x.shape
         qkv = self.qkv(x)
         if index is not None:
             qkv = qkv.new_zeros(B * L, 3 * d).index_copy_(0, index, qkv)
         q, k, v = qkv.view(B, L, 3, self.heads, d // self.heads).permute(2, 0, 3, 1, 4)
         a = F.scaled_dot_product_attention(
-            q, k, v, dropout_p=self.p if self.training else 0.0, is_causal=True
+            q, k, v, attn_mask, dropout_p=self.p if self.training else 0.0, is_causal=attn_mask is None
         )
         a = a.transpose(1, 2).reshape(B * L, d)
         if index is not None:
