@@ -52,6 +52,7 @@ def _checked(a) -> dict:
                 )
             },
             pretrain_epochs=Rule(int, lo=0),
+            pretrain_batch_size=Rule(int, lo=1, none=True),
         )  # 0: no pre-training, recorded as such
     if a.cmd == "evaluate":
         return check_params({k: getattr(a, k) for k in ("checkpoint", "dataset", "device", "out")})
@@ -94,7 +95,9 @@ def main(argv=None) -> int:
         default=30,
         help="pre-training epochs of models that have one (0: none)",
     )
-    t.add_argument("--pretrain-batch-size", type=int, default=1024)
+    t.add_argument(
+        "--pretrain-batch-size", type=int, default=None, help="default: the model's own (MSM4SR 1024, S3-Rec 100)"
+    )
     t.add_argument("--epochs", type=int, default=200)
     t.add_argument("--patience", type=int, default=10)
     t.add_argument("--batch-size", type=int, default=256)
@@ -156,9 +159,9 @@ def train_job(a) -> dict:
     first (the others then read the caches)."""
     from dataclasses import asdict, fields, replace
     from msm4sr.config import Schedule
-    from msm4sr.contract import DataInfo, model_class
+    from msm4sr.contract import DataInfo, model_class, missing_needs, data_extras
     from msm4sr.distributed import init_distributed, barrier
-    from msm4sr.experiments import dataset_features
+    from msm4sr.experiments import dataset_features, modalities_of
     from msm4sr.train import seed_everything, run_stage, fit, save_checkpoint, set_deterministic
     from msm4sr import registry
 
@@ -169,6 +172,9 @@ def train_job(a) -> dict:
     if rank > 0:
         barrier()
     ds = registry.load_dataset(a.dataset, verbose=rank == 0)
+    lacks = missing_needs(cls, modalities_of(ds), data_extras(ds))
+    if lacks:  # before any feature is computed
+        raise DataError(f"{cls.title} needs {', '.join(lacks)}, which dataset {ds.name!r} does not have")
     uses_features = bool({"modalities", "text", "image"} & set(cls.needs))
     feats = dataset_features(ds, device=device)[0] if uses_features else {}
     if rank == 0:
@@ -192,7 +198,9 @@ def train_job(a) -> dict:
         if a.pretrain_epochs == 0:
             out[stage] = {"epochs": 0, "note": "no pre-training (--pretrain-epochs 0)"}
             continue
-        s = replace(cls.schedule(stage), epochs=a.pretrain_epochs, batch_size=a.pretrain_batch_size)
+        s = replace(cls.schedule(stage), epochs=a.pretrain_epochs)
+        if a.pretrain_batch_size is not None:
+            s = replace(s, batch_size=a.pretrain_batch_size)
         pre = run_stage(model, splits["train"], s, stage, device, a.seed, progress=rank == 0)
         out[stage] = {
             "epochs": a.pretrain_epochs,

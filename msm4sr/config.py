@@ -255,6 +255,7 @@ PARAMS = {
     "checkpoint": Rule(str),
     "pretrain_epochs": Rule(int, lo=1),
     "pretrain_batch_size": Rule(int, lo=1),
+    "baseline_pretrain_epochs": Rule(int, lo=1, none=True),  # None: each model's own (S3-Rec 150)
     "finetune_epochs": Rule(int, lo=1),
     "epochs": Rule(int, lo=1),
     "patience": Rule(int, lo=1),

@@ -18,14 +18,25 @@ from .train import (seed_everything, run_stage, grid_search, save_checkpoint, se
                           DETERMINISTIC_THREADS, FitResult)
 
 # %% auto #0
-__all__ = ['VARIANTS', 'TABLE2', 'METRICS', 'has_images', 'dataset_features', 'Variant', 'baseline_titles', 'Plan',
-           'train_variant', 'result_row', 'run_models', 'summarize', 'wide_table', 'check_report', 'setup', 'configs',
-           'schedule_notes', 'finish', 'earlier_runs']
+__all__ = ['VARIANTS', 'TABLE2', 'METRICS', 'has_images', 'has_text', 'modalities_of', 'dataset_features', 'Variant',
+           'baseline_titles', 'Plan', 'train_variant', 'result_row', 'run_models', 'summarize', 'wide_table',
+           'check_report', 'setup', 'configs', 'own_schedules', 'schedule_notes', 'finish', 'earlier_runs']
 
 # %% ../nbs/21_experiments.ipynb #494e8085
 def has_images(ds) -> bool:
     "Whether any item of `ds` has a local image file."
     return bool(ds.items["image_paths"].map(len).gt(0).any())
+
+
+def has_text(ds) -> bool:
+    "Whether any item of `ds` has a sentence of text."
+    return bool(ds.items["sentences"].map(len).gt(0).any())
+
+
+def modalities_of(ds) -> list:
+    "The modalities `dataset_features` finds in `ds` by default, without computing any."
+    image = has_images(ds) or "feat3CLS" in ds.features
+    return [m for m, ok in (("text", has_text(ds)), ("image", image)) if ok]
 
 
 def dataset_features(
@@ -35,10 +46,12 @@ def dataset_features(
     n: int = DEFAULT_N,
     image_source: str = "auto",
     device: str | None = None,
+    required: bool = True,
 ) -> tuple[dict, list]:
-    "`({'text': ..., 'image': ...}, notes)` with only the modalities the dataset has."
+    """`({'text': ..., 'image': ...}, notes)` with only the modalities the dataset has; with neither, a
+    `ValueError` when `required`, else `({}, notes)` (a table of models that need none, e.g. SASRec)."""
     feats, notes = {}, []
-    if ds.items["sentences"].map(len).gt(0).any():
+    if has_text(ds):
         feats["text"] = text_features(ds, sbert, device=device)
     else:
         notes.append("no item text: no text modality")
@@ -64,10 +77,12 @@ def dataset_features(
         raise ValueError(f"unknown image_source {image_source!r}")
     if "image" not in feats:
         notes.append("no image modality: MSM4SR runs its unimodal (text) path")
-    if not feats:
+    if not feats and required:
         raise ValueError(
             f"dataset {ds.name!r} has neither text nor images: MSM4SR needs at least one modality"
         )
+    if not feats:
+        notes[-1] = "no item text and no images: the rows that need a modality are not run"
     return feats, notes
 
 # %% ../nbs/21_experiments.ipynb #a93e2b2d
@@ -109,7 +124,8 @@ def _variants() -> dict:
 
 VARIANTS = _variants()
 TABLE2 = (  # Table II's line-up so far (plus MSM4SR w/o Pre-train of Table III and a floor), in table order
-    "MSM4SR", "MSM4SR w/o Pre-train", "SASRec", "SASRecM", "LightGCN", "GRCN", "DualGNN", "Popularity"
+    "MSM4SR", "MSM4SR w/o Pre-train", "SASRec", "SASRecM", "S3-Rec", "LightGCN", "GRCN", "DualGNN",
+    "Popularity",
 )
 
 
@@ -120,14 +136,25 @@ def baseline_titles() -> list:
 
 @dataclass
 class Plan:
-    "What every row of a table shares: a schedule per stage (grid points for `train`), model config fields."
+    """What every row of a table shares: the fine-tuning schedule (grid points of `train`), MSM4SR's
+    pre-training (`schedules["pretrain"]`, the paper's), other models' own stage schedules (`own`), and model
+    config fields."""
 
     schedules: dict = field(default_factory=lambda: {"pretrain": PRETRAIN, "train": [Schedule()]})
     model: dict = field(default_factory=dict)  # set on every model whose config has the field
+    own: dict = field(default_factory=dict)  # {model name: {stage: Schedule}}, e.g. S3-Rec's pre-training
 
     def grid(self, stage: str, cls) -> list:
-        "The schedules to try for `stage` of `cls` (its own default when the plan has none)."
-        s = self.schedules.get(stage, cls.schedule(stage))
+        """The schedules to try for `stage` of `cls`: `own[cls.name][stage]`; else the plan's schedule of the
+        stage when it is `train` or the model is MSM4SR; else the model's own default (S3-Rec pre-trains
+        with its authors' schedule, not with MSM4SR's)."""
+        own = self.own.get(cls.name, {})
+        if stage in own:
+            s = own[stage]
+        elif stage == "train" or cls.name == "msm4sr":
+            s = self.schedules.get(stage, cls.schedule(stage))
+        else:
+            s = cls.schedule(stage)
         s = list(s) if isinstance(s, (list, tuple)) else [s]
         if (
             not cls.adam_weight_decay
@@ -313,14 +340,18 @@ def setup(
     device=None,
     n: int = DEFAULT_N,
     deterministic: bool = True,
+    required: bool = True,
 ):
-    "`(ds, feats, notes, device)` for a report notebook, printing what was loaded; `deterministic`: `set_deterministic`."
+    """`(ds, feats, notes, device)` for a report notebook, printing what was loaded; `deterministic`:
+    `set_deterministic`; `required=False`: a dataset without text and images is no error (`dataset_features`)."""
     from msm4sr.registry import load_dataset
 
     set_deterministic(deterministic)
     ds = load_dataset(dataset)
     dev = pick_device(device)
-    feats, notes = dataset_features(ds, sbert, clip, n, image_source=image_source, device=dev)
+    feats, notes = dataset_features(
+        ds, sbert, clip, n, image_source=image_source, device=dev, required=required
+    )
     notes.append(
         f"deterministic mode: {DETERMINISTIC_THREADS} intra-op thread(s), deterministic kernels"
         if deterministic
@@ -341,26 +372,49 @@ def configs(
     weight_decay=1e-4,
     grid_space="single",
     finetune_score="cosine",
+    baseline_pretrain_epochs=None,
     **model,
 ) -> Plan:
-    "The `Plan` of a report notebook's parameters (`grid_space`: 'single', 'paper' or a dict; `model`: config fields)."
+    """The `Plan` of a report notebook's parameters (`grid_space`: 'single', 'paper' or a dict; `model`: config
+    fields). `pretrain_*` is MSM4SR's pre-training; other models that pre-train (S3-Rec) keep their authors'
+    schedule, with `baseline_pretrain_epochs` epochs when it is given (a shortened run)."""
     train = Schedule(
         epochs=finetune_epochs, patience=patience, lr=lr, batch_size=batch_size, weight_decay=weight_decay
     )
+    own = {}
+    if baseline_pretrain_epochs is not None:
+        for cls in registered().values():
+            if cls.name != "msm4sr" and "pretrain" in cls.stages[:-1]:
+                own[cls.name] = {"pretrain": replace(cls.schedule("pretrain"), epochs=baseline_pretrain_epochs)}
     return Plan(
         {
             "pretrain": replace(PRETRAIN, epochs=pretrain_epochs, batch_size=pretrain_batch_size),
             "train": grid(train, None if grid_space == "single" else grid_space),
         },
         {"finetune_score": finetune_score, **model},
+        own,
     )
+
+
+def own_schedules(plan: Plan, classes) -> dict:
+    "{title: {stage: schedule as a dict}} of the earlier stages of `classes` that do not follow MSM4SR's plan."
+    return {
+        c.title: {s: asdict(plan.grid(s, c)[0]) for s in c.stages[:-1]}
+        for c in sorted(classes, key=lambda c: c.title)
+        if c.name != "msm4sr" and len(c.stages) > 1
+    }
+
+
+def _classes(rows) -> set:
+    "The model classes of result rows (by their titles in `VARIANTS`)."
+    return {model_class(VARIANTS[r["model"]].model) for r in rows if r["model"] in VARIANTS}
 
 
 def schedule_notes(ds, seeds, plan: Plan, feats, dev, rows=()) -> list[str]:
     "The notes every table states: split and ranking, seeds, schedule, modalities, runs stopped by the epoch cap."
     seed_note = f"{len(seeds)} seed(s): {list(seeds)}" + ("; cells are mean ± std" if len(seeds) > 1 else "")
     p, f = plan.schedules["pretrain"], plan.schedules["train"][0]
-    classes = {model_class(VARIANTS[r["model"]].model) for r in rows if r["model"] in VARIANTS}
+    classes = _classes(rows)
     masked = sorted(c.title for c in classes if c.mask_history)
     out = [
         f"test split, full ranking over all {ds.n_items:,} items, pessimistic ties; {seed_note}",
@@ -376,6 +430,13 @@ def schedule_notes(ds, seeds, plan: Plan, feats, dev, rows=()) -> list[str]:
         f"scores: {plan.model.get('finetune_score', 'cosine')}",
         f"modalities: {', '.join(feats)}; device: {dev}",
     ]
+    for title, stages in own_schedules(plan, classes).items():
+        s = stages.get("pretrain")
+        if s:
+            out.append(
+                f"{title} pre-training: its own schedule ({s['epochs']} epochs, batch {s['batch_size']}, "
+                f"lr {s['lr']:g}), not MSM4SR's"
+            )
     pooled = sorted(c.title for c in classes if c.mask_history and "modalities" in c.needs)
     if pooled:
         out.append(
@@ -441,6 +502,7 @@ def finish(
         models=list(models),
         pretrain=asdict(plan.schedules["pretrain"]),
         finetune_grid=[asdict(c) for c in plan.schedules["train"]],
+        own_schedules=own_schedules(plan, _classes(rows)),
         model_config=plan.model,
         modalities=list(feats),
         feature_stores={m: f.meta.get("store") for m, f in feats.items()},
@@ -504,6 +566,11 @@ def earlier_runs(folders, name: str, ds_name: str, plan: Plan, seeds, feats, hav
                 rk = sel["rank"].to_numpy() if len(sel) else None
             rows.append({**r, "config": None, "grid": None, "ranks": rk})
             took.append(r["model"])
+        want_own = json.loads(json.dumps(own_schedules(plan, _classes([{"model": m} for m in took]))))
+        there = info.get("own_schedules") or {}
+        diff = {t: {"there": there.get(t), "here": s} for t, s in want_own.items() if there.get(t) != s}
+        if diff:
+            raise ValueError(f"{f}: the earlier run of {name} differs from this one in {json.dumps(diff)}")
         if took:
             notes.append(
                 f"rows {', '.join(dict.fromkeys(took))} come from an earlier run of this notebook with the same "
