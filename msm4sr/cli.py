@@ -4,13 +4,46 @@
 
 # %% ../nbs/07_cli.ipynb #2bdbcdef
 from __future__ import annotations
-import argparse, json, sys
+import argparse, json, os, sys
 from .core import DataError
 from .dataset import Filters
 from .download import DownloadError
 
 # %% auto #0
-__all__ = ['main', 'train_job', 'evaluate_job']
+__all__ = ['ALLOCATOR_TUNABLE', 'REEXEC_COMMANDS', 'allocator_env', 'main', 'train_job', 'evaluate_job']
+
+# %% ../nbs/07_cli.ipynb #b911cf2e
+ALLOCATOR_TUNABLE = "glibc.malloc.tcache_count=0"  # glibc: no per-thread cache of freed small chunks
+REEXEC_COMMANDS = ("train", "evaluate")
+
+
+def allocator_env(env: dict | None = None) -> dict | None:
+    """The environment to re-execute under: `env` (default `os.environ`) with `ALLOCATOR_TUNABLE` added to
+    `GLIBC_TUNABLES`; None when there is nothing to do (not glibc, `tcache_count` already set,
+    `MSM4SR_MALLOC=default`)."""
+    env = dict(os.environ if env is None else env)
+    tunables = env.get("GLIBC_TUNABLES", "")
+    if env.get("MSM4SR_MALLOC") == "default" or "tcache_count" in tunables:
+        return None
+    try:
+        if not os.confstr("CS_GNU_LIBC_VERSION"):
+            return None
+    except (AttributeError, ValueError, OSError):  # not glibc (macOS, Windows, musl)
+        return None
+    env["GLIBC_TUNABLES"] = f"{tunables}:{ALLOCATOR_TUNABLE}" if tunables else ALLOCATOR_TUNABLE
+    return env
+
+
+def _reexec_with_allocator():
+    "Restart this command line under `allocator_env()` (once: the new process finds the setting and goes on)."
+    env, argv = allocator_env(), getattr(sys, "orig_argv", None)
+    if env is None or not argv or len(argv) < 2 or not sys.executable:
+        return
+    if not any(c in sys.argv[1:2] for c in REEXEC_COMMANDS):
+        return
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execve(sys.executable, [sys.executable, *argv[1:]], env)
 
 # %% ../nbs/07_cli.ipynb #b1223f09
 def _checked(a) -> dict:
@@ -60,7 +93,9 @@ def _checked(a) -> dict:
 
 
 def main(argv=None) -> int:
-    "Entry point of the `msm4sr` command."
+    "Entry point of the `msm4sr` command (`train` and `evaluate` first restart under `allocator_env()`)."
+    if argv is None:
+        _reexec_with_allocator()
     from msm4sr import registry
     from msm4sr.config import ParamError
     from msm4sr.contract import registered
@@ -192,6 +227,7 @@ def train_job(a) -> dict:
         "world": world,
         "device": device,
         "deterministic": bool(getattr(a, "deterministic", False)),
+        "glibc_tunables": os.environ.get("GLIBC_TUNABLES", ""),  # the allocator setting it ran under
         "config": asdict(cfg),
     }
     for stage in cls.stages[:-1]:  # pre-training (the only earlier stage today)

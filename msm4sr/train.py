@@ -4,7 +4,7 @@
 
 # %% ../nbs/20_train.ipynb #f764e4f9
 from __future__ import annotations
-import contextlib, hashlib, json, os, random, resource, time
+import contextlib, ctypes, hashlib, json, os, random, resource, time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 import numpy as np
@@ -17,8 +17,9 @@ from .distributed import rank_world, stepper, all_sum
 
 # %% auto #0
 __all__ = ['DETERMINISTIC_THREADS', 'seed_everything', 'as_tensors', 'autocast', 'peak_memory_mb', 'set_deterministic',
-           'deterministic', 'epoch_batches', 'StageResult', 'FitResult', 'run_stage', 'pretrain', 'fit', 'grid_search',
-           'save_checkpoint', 'read_checkpoint_config', 'load_checkpoint', 'load_model']
+           'deterministic', 'epoch_batches', 'resident_mb', 'heap_trim_enabled', 'tcache_off', 'release_memory',
+           'HeapTrimmer', 'StageResult', 'FitResult', 'run_stage', 'pretrain', 'fit', 'grid_search', 'save_checkpoint',
+           'read_checkpoint_config', 'load_checkpoint', 'load_model']
 
 # %% ../nbs/20_train.ipynb #65a5cb7a
 def seed_everything(seed: int):
@@ -107,6 +108,77 @@ def epoch_batches(
         ln = lengths[perm[i : i + batch_size][rank::world]]
         yield perm_dev[i : i + batch_size][rank::world], int(ln.max()), int(ln.sum())
 
+# %% ../nbs/20_train.ipynb #451349a0
+def _malloc_trim():
+    "glibc's `malloc_trim`, or None (another C library, another OS)."
+    try:
+        return ctypes.CDLL("libc.so.6").malloc_trim
+    except (OSError, AttributeError):
+        return None
+
+
+_TRIM = _malloc_trim()
+
+
+def resident_mb() -> float | None:
+    "The process's resident set size now, in MB (Linux's `/proc/self/statm`; None where there is none)."
+    try:
+        with open("/proc/self/statm", "rb") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def heap_trim_enabled() -> bool:
+    "Whether the trainer gives freed heap memory back: glibc is there and `MSM4SR_HEAP_TRIM` is not `0`."
+    return _TRIM is not None and os.environ.get("MSM4SR_HEAP_TRIM", "1") != "0"
+
+
+def tcache_off() -> bool:
+    "Whether this process started with glibc's tcache off (`glibc.malloc.tcache_count=0`, as `msm4sr` sets it)."
+    t = dict(kv.split("=", 1) for kv in os.environ.get("GLIBC_TUNABLES", "").split(":") if "=" in kv)
+    return t.get("glibc.malloc.tcache_count") == "0"
+
+
+def release_memory() -> bool:
+    "Give the free pages of the C heap back to the OS (glibc's `malloc_trim(0)`); False where there is no glibc."
+    if _TRIM is None:
+        return False
+    _TRIM(0)
+    return True
+
+
+class HeapTrimmer:
+    """Releases the heap's free pages (`release_memory`) when made and by `release()` (the trainer: at the start and
+    end of every stage). Called after every training step (and validation pass) in a process with glibc's tcache
+    on, it also releases them when resident memory has grown since the last release by more than twice a step's
+    working set (at least the working set plus `slack_mb`): that bounds what the fragmenting heap keeps (see
+    above). With the tcache off the heap levels off, and releasing pages that the next steps touch again would
+    only cost page faults, so it waits for the end of the stage. A no-op without glibc and `/proc`, or with
+    `MSM4SR_HEAP_TRIM=0` in the environment (to measure without it)."""
+
+    def __init__(self, slack_mb: float = 256.0):
+        self.slack_mb, self.releases = slack_mb, 0
+        self.enabled = heap_trim_enabled() and resident_mb() is not None
+        self.every_step = self.enabled and not tcache_off()
+        self.release()
+
+    def release(self):
+        "Release now; the next call measures a step's working set afresh."
+        if self.enabled:
+            release_memory()
+            self.releases += 1
+            self.floor, self.step = resident_mb(), None
+
+    def __call__(self):
+        if not self.every_step:
+            return
+        grown = resident_mb() - self.floor
+        if self.step is None:  # the first step after a release: its pages are the working set of a step
+            self.step = max(grown, 0.0)
+        elif grown > self.step + max(self.step, self.slack_mb):
+            self.release()
+
 # %% ../nbs/20_train.ipynb #c649b962
 @dataclass
 class StageResult:
@@ -178,6 +250,7 @@ def run_stage(
     rng = np.random.default_rng(seed)  # permutation + scalars: shared
     lengths, call = np.asarray(train.length, dtype=np.int64), stepper(model)
     early = schedule.patience is not None and valid is not None
+    trim = HeapTrimmer()  # bounds the free memory the C heap keeps of the steps (see "Memory" above)
     res = StageResult(stage, asdict(schedule), world=world)
     best, best_state, bad, times = -1.0, None, 0, []
     bar = tqdm(
@@ -196,6 +269,7 @@ def run_stage(
             _step(opt, loss, params, schedule.grad_clip)
             total += loss.detach()
             steps += 1
+            trim()
         res.loss.append(
             all_sum(total).item() / (steps * world)
         )  # the epoch's one host sync, before the clock
@@ -204,6 +278,7 @@ def run_stage(
             bar.set_postfix(loss=f"{res.loss[-1]:.4f}")
             continue
         v = evaluate(model, valid, device, schedule.eval_batch_size)
+        trim()
         res.curve.append(
             {"epoch": epoch + 1, "loss": res.loss[-1], **{f"valid_{k}": x for k, x in v.items()}}
         )
@@ -217,6 +292,8 @@ def run_stage(
                 break
     if best_state is not None:
         model.load_state_dict(best_state)
+    del best_state, opt, H, L, T, U
+    trim.release()  # the stage's freed memory goes back before the next stage or run
     res.epochs_run, res.seconds = len(times), float(np.sum(times))
     res.seconds_per_epoch = float(np.mean(times)) if times else 0.0
     res.peak_memory_mb = peak_memory_mb(device)
@@ -240,6 +317,8 @@ def fit(model, splits: dict, schedule: Schedule | None = None, device="cpu", see
     r = run_stage(model, splits["train"], schedule, "train", device, seed, progress, splits["valid"])
     valid = evaluate(model, splits["valid"], device, schedule.eval_batch_size)
     test, ranks = evaluate(model, splits["test"], device, schedule.eval_batch_size, return_ranks=True)
+    if heap_trim_enabled():
+        release_memory()
     return FitResult(**vars(r), valid=valid, test=test, ranks=ranks)
 
 def grid_search(make_model, splits: dict, schedules: list, device="cpu", seed: int = 0,

@@ -71,3 +71,16 @@ def test_floor_counts_the_real_samples(tiny):
     sp = ds.split()
     assert f["samples"] == len(sp["train"]) and f["tokens"] == int(np.asarray(sp["train"].length).sum())
     assert f["steps_pretrain"] == -(-len(sp["train"]) // 1024)
+
+
+def test_memory_benchmark_repeated_runs_do_not_grow(tmp_path):
+    "Three SASRec runs in one process under glibc's defaults (as in a notebook) end at about the same resident set."
+    out = tmp_path / "m.json"
+    r = subprocess.run([sys.executable, str(BENCH / "memory.py"), "sample", "--models", "sasrec", "--epochs", "1",
+                        "--malloc", "default", "--out", str(out)], capture_output=True, text=True, timeout=900)
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+    res = json.loads(out.read_text())["results"][0]
+    after = [x["rss_after_mb"] for x in res["runs"]]
+    assert len(after) == 3 and after[-1] <= 1.1 * after[0], after        # growth from run to run, not a size
+    assert {p["phase"] for p in res["phases"]} == {"load", "build", "train", "eval"}
+    assert all(x["test"] == res["runs"][0]["test"] for x in res["runs"])  # same seed, same metrics

@@ -22,6 +22,8 @@ def test_two_processes_take_the_same_steps_as_one(tmp_path):
     args = ("--model", "msm4sr", "--pretrain-epochs", "0", "--epochs", "1", "--dropout", "0", "--batch-size", "128")
     one, two = torchrun(1, tmp_path, "one", *args), torchrun(2, tmp_path, "two", *args)
     assert (one["world"], two["world"]) == (1, 2)
+    from msm4sr.cli import allocator_env        # each rank restarted itself under the package's allocator setting
+    assert one["glibc_tunables"] == two["glibc_tunables"] == (allocator_env() or os.environ).get("GLIBC_TUNABLES", "")
     a, b = load_file(str(tmp_path / "one" / "model.safetensors")), load_file(str(tmp_path / "two" / "model.safetensors"))
     assert a.keys() == b.keys()
     for k in a: assert torch.allclose(a[k], b[k], atol=1e-4), (k, (a[k] - b[k]).abs().max())
