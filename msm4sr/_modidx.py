@@ -30,6 +30,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                'msm4sr.atomic._one_split': ('atomic.html#_one_split', 'msm4sr/atomic.py'),
                                'msm4sr.atomic._quoted_list': ('atomic.html#_quoted_list', 'msm4sr/atomic.py'),
                                'msm4sr.atomic._rows': ('atomic.html#_rows', 'msm4sr/atomic.py'),
+                               'msm4sr.atomic._short': ('atomic.html#_short', 'msm4sr/atomic.py'),
                                'msm4sr.atomic._text_items': ('atomic.html#_text_items', 'msm4sr/atomic.py'),
                                'msm4sr.atomic._texts': ('atomic.html#_texts', 'msm4sr/atomic.py'),
                                'msm4sr.atomic.parse_times': ('atomic.html#parse_times', 'msm4sr/atomic.py'),

@@ -266,67 +266,78 @@ def _rows(path: Path, problems: Problems) -> pd.DataFrame:
     return t
 
 
+def _short(h: list) -> str:
+    "A history as a short string: whole up to 4 items, else its first and last two items and its length."
+    return repr(h) if len(h) <= 4 else f"[{h[0]!r}, …, {h[-2]!r}, {h[-1]!r}] ({len(h)} items)"
+
+
 def reconstruct(
-    train: pd.DataFrame, valid: pd.DataFrame, test: pd.DataFrame, path=None
+    train: pd.DataFrame, valid: pd.DataFrame, test: pd.DataFrame, path=None, problems: Problems | None = None
 ) -> dict[str, list[str]]:
-    """User -> full item sequence, checked against every given row — train, valid and test — as the
-    leave-one-out split with every training prefix."""
-
-    def by_user(t):
-        return list(zip(t["user_id"], t["hist"], t["item_id"]))
-
-    tr: dict[str, list] = {}
-    for u, h, y in by_user(train):
-        tr.setdefault(u, []).append((h, y))
-    va, te = {}, {}
-    for rows, dst, part in ((valid, va, "validation"), (test, te, "test")):
-        for u, h, y in by_user(rows):
-            if u in dst:
-                raise DataError(f"user {u} has several {part} rows; not a leave-one-out split", path)
-            dst[u] = (h, y)
+    """User -> full item sequence, rebuilt from the rows' content, not their order: position `k` of a
+    sequence is the target of the row whose history is the `k` items before it (the last `L` of them, `L` the
+    longest history of that file, where histories were cut). Training rows fill positions 1..n-3, the
+    validation row n-2 and the test row n-1: every row is used once, or the split is not leave-one-out and
+    the error names the user and the rows that disagree."""
+    parts = (("train", train), ("valid", valid), ("test", test))
+    cut = {part: max(map(len, t["hist"]), default=0) for part, t in parts}
+    where = {part: Path(t.attrs.get("path", path or part)) for part, t in parts}
+    rows: dict[str, dict] = {}
+    for part, t in parts:
+        lines = t.attrs.get("lines") or list(range(2, len(t) + 2))
+        for u, h, y, n in zip(t["user_id"], t["hist"], t["item_id"], lines):
+            rows.setdefault(u, {"train": [], "valid": [], "test": []})[part].append((h, y, n))
     seqs = {}
-    for u, (h, y) in te.items():
-        g = tr.get(u, [])
-        if len(h) + 1 == len(g) + 3 or not g:
-            s = h + [y]
-        else:  # history cut at the maximum length: first item + training targets (by prefix length) + valid + test
-            if u not in va:
-                raise DataError(f"user {u} has training rows but no validation row", path)
-            g = sorted(g, key=lambda r: len(r[0]))
-            s = [g[0][0][0]] + [r[1] for r in g] + [va[u][1], y]
+    for u in pd.unique(pd.Series(list(test["user_id"]) + list(rows))):
+        r = rows[u]
+        for part in ("valid", "test"):
+            if len(r[part]) > 1:
+                at = ", ".join(str(x[2]) for x in r[part][:3])
+                raise DataError(f"user {u} has several {part} rows (lines {at}); not a leave-one-out split",
+                                where[part])
+        if not r["test"]:
+            part = "train" if r["train"] else "valid"
+            raise DataError(f"user {u} has {part} rows but no test row", where[part], r[part][0][2])
+        if r["train"] and not r["valid"]:
+            raise DataError(f"user {u} has training rows but no validation row", where["train"], r["train"][0][2])
+        n = len(r["train"]) + len(r["valid"]) + 2  # every row is one target at positions 1..n-1
+        first = min((x for p in r.values() for x in p), key=lambda x: len(x[0]))[0]
+        if not first:
+            raise DataError(f"user {u} has a row with an empty history", path)
+        pool: dict[tuple, list] = {}
+        for h, y, line in r["train"]:
+            pool.setdefault(tuple(h), []).append((y, line))
+        s = [first[0]]
+        for k in range(1, n):
+            part = "train" if k < n - 2 else "valid" if k == n - 2 else "test"
+            key = tuple(s[max(0, k - cut[part]) :])
+            if part == "train":
+                cands = pool.get(key)
+                if not cands:
+                    left = sorted(x[1] for v in pool.values() for x in v)
+                    raise DataError(
+                        f"user {u}: no training row has the history {_short(list(key))} of position {k}; "
+                        f"rows not matched: lines {', '.join(map(str, left[:3]))}"
+                        + (f" (+{len(left) - 3})" if len(left) > 3 else "") + "; not a leave-one-out split",
+                        where[part],
+                    )
+                if problems is not None and len({y for y, _ in cands}) > 1:
+                    problems.add("unisrec_equal_histories_different_targets (file order used)",
+                                 f"{where[part].name}:{cands[0][1]} (user {u}, position {k})")
+                y, _ = cands.pop(0)
+                if not cands:
+                    del pool[key]
+            else:
+                h, y, line = r[part][0]
+                if list(key) != h:
+                    raise DataError(
+                        f"{part} row of user {u} ({_short(h)} -> {y}) does not match the leave-one-out split: "
+                        f"its other rows put {_short(list(key))} before position {k}",
+                        where[part],
+                        line,
+                    )
+            s.append(y)
         seqs[u] = s
-
-    def matches(s, t, h, y):
-        return s is not None and 0 < t < len(s) and s[t] == y and s[max(0, t - len(h)) : t] == h
-
-    for u, (h, y) in te.items():  # trivially true unless the sequence was rebuilt from the training rows
-        if not matches(seqs[u], len(seqs[u]) - 1, h, y):
-            raise DataError(
-                f"test row of user {u} ({h} -> {y}) does not match the sequence its train and "
-                f"valid rows give: {seqs[u]}",
-                path,
-            )
-    for u, (h, y) in va.items():
-        s = seqs.get(u)
-        if not matches(s, len(s) - 2 if s else 0, h, y):
-            raise DataError(
-                f"valid row of user {u} does not match the leave-one-out split of its sequence {s}", path
-            )
-    for u, g in tr.items():
-        s = seqs.get(u)
-        if s is None or len(g) != max(len(s) - 3, 0):
-            raise DataError(
-                f"user {u} has {len(g)} training rows, leave-one-out of its sequence {s} gives "
-                f"{max(len(s or []) - 3, 0)}",
-                path,
-            )
-        for k, (h, y) in enumerate(sorted(g, key=lambda r: len(r[0])), 1):  # stable: file order past the cut
-            if not matches(s, k, h, y):
-                raise DataError(
-                    f"train row of user {u} ({h} -> {y}) does not match the leave-one-out split "
-                    f"of its sequence {s}",
-                    path,
-                )
     return seqs
 
 
@@ -420,7 +431,7 @@ def read_unisrec(folder, name: str | None = None, feature_dims: int | dict | Non
     if items_of is not None:
         for rows in (train, valid, test):
             _check_items(rows, items_of, idx_p)
-    seqs = reconstruct(train, valid, test, folder)
+    seqs = reconstruct(train, valid, test, folder, problems)
     users = _index(u2, problems, "user id") if u2.exists() else None
     if users is not None:
         problems.add_all(
