@@ -33,6 +33,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                'msm4sr.atomic._short': ('atomic.html#_short', 'msm4sr/atomic.py'),
                                'msm4sr.atomic._text_items': ('atomic.html#_text_items', 'msm4sr/atomic.py'),
                                'msm4sr.atomic._texts': ('atomic.html#_texts', 'msm4sr/atomic.py'),
+                               'msm4sr.atomic.id_map': ('atomic.html#id_map', 'msm4sr/atomic.py'),
                                'msm4sr.atomic.parse_times': ('atomic.html#parse_times', 'msm4sr/atomic.py'),
                                'msm4sr.atomic.read_atomic': ('atomic.html#read_atomic', 'msm4sr/atomic.py'),
                                'msm4sr.atomic.read_recbole': ('atomic.html#read_recbole', 'msm4sr/atomic.py'),

@@ -13,8 +13,8 @@ from .dataset import ATTRIBUTE_COLUMNS, RawData
 from .amazon import item_sentences
 
 # %% auto #0
-__all__ = ['MAX_ABS_TIME', 'ATTRIBUTE_FIELDS', 'MAX_SEQ_CHARS', 'read_atomic', 'parse_times', 'split_token_seq', 'read_recbole',
-           'reconstruct', 'read_unisrec']
+__all__ = ['MAX_ABS_TIME', 'ATTRIBUTE_FIELDS', 'MAX_SEQ_CHARS', 'MAP_NAMES', 'read_atomic', 'parse_times', 'split_token_seq',
+           'read_recbole', 'reconstruct', 'id_map', 'read_unisrec']
 
 # %% ../nbs/03_atomic.ipynb #47687533
 MAX_ABS_TIME = 2**53  # float64 holds integers exactly up to here; beyond, int64 conversion can wrap
@@ -341,8 +341,9 @@ def reconstruct(
     return seqs
 
 
-def _index(path: Path, problems: Problems, what: str) -> dict[str, str]:
-    "`.item2index` / `.user2index`: lines `token<TAB>index`, indices exactly 0..n-1 -> {str(index): token}."
+def _index(path: Path, problems: Problems, what: str, contiguous: bool = True) -> dict[str, str]:
+    """`.item2index` / `.user2index` (or `.item2id` / `.user2id`): lines `token<TAB>index` -> {str(index): token};
+    indices exactly 0..n-1 unless `contiguous` is False (then any distinct non-negative integers)."""
     tok_of, line_of, first = {}, {}, {}
     for n, line in iter_lines(path, problems):
         f = line.split("\t")
@@ -358,12 +359,36 @@ def _index(path: Path, problems: Problems, what: str) -> dict[str, str]:
         tok_of[idx], line_of[idx], first[tok] = tok, n, n
     if not tok_of:
         raise DataError(f"empty file: expected one `{what}<TAB>index` line per {what}", path)
-    gap = next((i for i in range(len(tok_of)) if str(i) not in tok_of), None)
+    gap = next((i for i in range(len(tok_of)) if str(i) not in tok_of), None) if contiguous else None
     if gap is not None:
         raise DataError(
             f"indices are not 0..{len(tok_of) - 1}: {gap} is missing (largest {max(map(int, tok_of))})", path
         )
     return tok_of
+
+
+MAP_NAMES = {"item": ("item2index", "item2id"), "user": ("user2index", "user2id")}  # UniSRec's, then LC-Rec's
+
+
+def id_map(folder: Path, stem: str, what: str, problems: Problems, info: dict, contiguous: bool = True):
+    """`(path, {index: token})` of `<stem>.item2index` or `<stem>.item2id` (`what`: "item" or "user"), or
+    `(None, None)`. With both files, the first is read and the second noted in `info["not_read"]` when it
+    gives the same map; two different maps are an error (which one did the rows use?)."""
+    found = [folder / f"{stem}.{n}" for n in MAP_NAMES[what] if (folder / f"{stem}.{n}").is_file()]
+    if not found:
+        return None, None
+    label = "ASIN" if what == "item" else "user id"
+    maps = [_index(p, problems, label, contiguous) for p in found]
+    if len(found) == 2:
+        if maps[0] != maps[1]:
+            k = next((k for k in maps[0].keys() | maps[1].keys() if maps[0].get(k) != maps[1].get(k)))
+            raise DataError(
+                f"{found[0].name} and {found[1].name} give index {k} different {label}s "
+                f"({maps[0].get(k)!r}, {maps[1].get(k)!r}); keep one",
+                folder,
+            )
+        info.setdefault("not_read", {})[found[1].name] = f"the same map as {found[0].name}"
+    return found[0], maps[0]
 
 
 def _check_items(rows: pd.DataFrame, known: dict, idx_path: Path):
@@ -414,8 +439,8 @@ def _feature(path: Path, n_items: int, dim: int | None = None) -> np.ndarray:
 
 
 def read_unisrec(folder, name: str | None = None, feature_dims: int | dict | None = None) -> RawData:
-    """Read UniSRec downstream data: `.train/.valid/.test.inter`, `.item2index`, `.user2index`, `.text`,
-    `.feat*CLS`. `feature_dims`: the width of every `.feat*` matrix, or {suffix: width}, checked against the
+    """Read UniSRec downstream data: `.train/.valid/.test.inter`, `.item2index` (or `.item2id`), `.user2index`
+    (or `.user2id`), `.text`, `.feat*CLS`. `feature_dims`: the width of every `.feat*` matrix, or {suffix: width}, checked against the
     file size; without it the width is inferred from the size and the item count, and meta.json says so."""
     folder = Path(folder)
     problems = Problems()
@@ -426,13 +451,13 @@ def read_unisrec(folder, name: str | None = None, feature_dims: int | dict | Non
         if not p.exists():
             raise DataError(f"missing {p.name} beside {tr_p.name}", folder)
     train, valid, test = (_rows(p, problems) for p in (tr_p, va_p, te_p))
-    idx_p, u2 = folder / f"{stem}.item2index", folder / f"{stem}.user2index"
-    items_of = _index(idx_p, problems, "ASIN") if idx_p.exists() else None
+    info = {}
+    idx_p, items_of = id_map(folder, stem, "item", problems, info)
+    u2, users = id_map(folder, stem, "user", problems, info)
     if items_of is not None:
         for rows in (train, valid, test):
             _check_items(rows, items_of, idx_p)
     seqs = reconstruct(train, valid, test, folder, problems)
-    users = _index(u2, problems, "user id") if u2.exists() else None
     if users is not None:
         problems.add_all(
             "users_without_user2index (token kept)", [f"user {u}" for u in seqs if u not in users]
@@ -443,7 +468,7 @@ def read_unisrec(folder, name: str | None = None, feature_dims: int | dict | Non
     inter = pd.DataFrame(rows, columns=["user", "item", "timestamp"])
     inter["timestamp"] = inter["timestamp"].astype(np.int64)
     ids = pd.unique(inter["item"])
-    sources = [tr_p, va_p, te_p] + [p for p in (idx_p, u2) if p.exists()]
+    sources = [tr_p, va_p, te_p] + [p for p in (idx_p, u2) if p is not None]
     texts = {}
     tpath = folder / f"{stem}.text"
     if tpath.exists():
@@ -453,7 +478,7 @@ def read_unisrec(folder, name: str | None = None, feature_dims: int | dict | Non
     feats, dims = {}, {}
     for fp in sorted(folder.glob(f"{stem}.feat*")):
         if items_of is None:
-            raise DataError("feature matrix without .item2index to align its rows", fp)
+            raise DataError("feature matrix without .item2index (or .item2id) to align its rows", fp)
         key = fp.suffix.lstrip(".")
         dim = feature_dims.get(key) if isinstance(feature_dims, dict) else feature_dims
         mat = _feature(fp, len(items_of), dim)
@@ -473,6 +498,7 @@ def read_unisrec(folder, name: str | None = None, feature_dims: int | dict | Non
         split="given by the UniSRec files; every train, valid and test row checked against "
         "leave-one-out of the rebuilt sequences",
         info={
+            **info,
             "modalities": ["text"] if tpath.exists() else [],
             "feature_dims": dims,
             "feature_files": {k: list(v[1].shape) for k, v in feats.items()},

@@ -66,3 +66,20 @@ def test_scientific2018full_loads(real_data):
     # every row is one target, plus each user's first item: 34,101 + 8,442 + 8,442 + 8,442
     assert ds.n_interactions == 59427 and int(np.minimum(ds.lengths(), 51).sum()) == 59384
     assert ds.lengths().max() == 80 and ds.meta["split"].startswith("given by the UniSRec files")
+
+
+# -- .item2id / .user2id beside or instead of .item2index / .user2index -----------------------------------
+def test_unisrec_item2id_and_user2id_are_read(tmp_path):
+    d = _split(tmp_path / "m", {"0": ["0", "1", "2", "3"], "1": ["2", "1", "0"]})
+    (d / "S.item2id").write_text("".join(f"A{i}\t{i}\n" for i in range(4)))
+    (d / "S.user2id").write_text("U0\t0\nU1\t1\n")
+    raw = read_unisrec(d)
+    assert sorted(raw.interactions.user.unique()) == ["U0", "U1"] and set(raw.interactions.item) == {"A0", "A1", "A2", "A3"}
+    (d / "S.item2index").write_text((d / "S.item2id").read_text())       # both names, the same map: noted
+    raw = read_unisrec(d)
+    assert raw.info["not_read"] == {"S.item2id": "the same map as S.item2index"}
+    assert [p.name for p in raw.sources].count("S.item2index") == 1
+    (d / "S.item2id").write_text("A0\t0\nA1\t1\nA9\t2\nA3\t3\n")          # both names, different maps: error
+    with pytest.raises(DataError, match=r"S\.item2index and S\.item2id give index 2 different ASINs "
+                                        r"\('A2', 'A9'\); keep one"):
+        read_unisrec(d)
