@@ -83,3 +83,61 @@ def test_unisrec_item2id_and_user2id_are_read(tmp_path):
     with pytest.raises(DataError, match=r"S\.item2index and S\.item2id give index 2 different ASINs "
                                         r"\('A2', 'A9'\); keep one"):
         read_unisrec(d)
+
+
+# -- LC-Rec / MACRec *.inter.json; a folder of no known format -------------------------------------------
+def _lcrec(d: Path) -> Path:
+    "As LC-Rec's amazon18_data_process.py writes it: indices in the JSON, ASINs and reviewer ids in the maps."
+    d.mkdir()
+    seqs = {u: [(u + k) % 8 for k in range(5 + u % 3)] for u in range(6)}
+    (d / "Instruments.inter.json").write_text(json.dumps(seqs, indent=4))
+    (d / "Instruments.item2id").write_text("".join(f"B00ITEM{i:03d}\t{i}\n" for i in range(8)))
+    (d / "Instruments.user2id").write_text("".join(f"AUSER{u}\t{u}\n" for u in range(6)))
+    items = {str(i): {"title": f"Guitar string set {i}", "description": f"Bright tone. Lasts {i} months.",
+                      "brand": "Acme", "categories": "Musical Instruments,Guitars"} for i in range(8)}
+    (d / "Instruments.item.json").write_text(json.dumps(items, indent=4))
+    (d / "Instruments.index.json").write_text(json.dumps({str(i): ["<a_1>", "<b_2>"] for i in range(8)}))
+    return d
+
+
+def test_lcrec_inter_json_is_read_with_its_maps_and_texts(tmp_path):
+    d = _lcrec(tmp_path / "Instruments")
+    ds = load_dataset(str(d), verbose=False)
+    assert ds.meta["format"] == "lcrec" and ds.meta["filters"] == NO_FILTERS.to_dict()
+    assert (ds.n_users, ds.n_items, ds.n_interactions) == (6, 8, 36)
+    first = ds.interactions[ds.interactions.user == 1]["item"].map(dict(zip(ds.items.item, ds.items.source_id)))
+    assert ds.users.source_id[0] == "AUSER0" and first.tolist() == [f"B00ITEM{i:03d}" for i in range(5)]
+    text = dict(zip(ds.items.source_id, ds.items.sentences))["B00ITEM003"]
+    assert text == ["Guitar string set 3", "Bright tone.", "Lasts 3 months."]
+    info = ds.meta["info"]
+    assert info["modalities"] == ["text"] and info["item_fields_not_used"] == ["brand", "categories"]
+    assert info["not_read"] == {"Instruments.index.json": "not part of the LC-Rec layout read here"}
+
+
+def test_lcrec_json_error_names_file_and_line(tmp_path):
+    d = _lcrec(tmp_path / "I")
+    (d / "Instruments.inter.json").write_text('{\n  "0": [1, 2],\n  "1": [3 4]\n}')
+    with pytest.raises(DataError, match=r"Instruments\.inter\.json:3: not JSON: Expecting ',' delimiter"):
+        load_dataset(str(d), verbose=False)
+
+
+def test_folder_of_no_known_format_lists_the_formats(tmp_path):
+    d = tmp_path / "mine"; d.mkdir()
+    (d / "interactions.json").write_text('{"0": [1, 2, 3]}')
+    with pytest.raises(DataError) as e:
+        load_dataset(str(d), verbose=False)
+    msg = str(e.value)
+    for expected in ("the folder has interactions.json", "<Category>_5.json[.gz] reviews", "<name>.inter;",
+                     "<name>.train.inter", "<Name>_item2attributes.json", "<name>.inter.json"):
+        assert expected in msg, msg
+    assert "\n" not in msg
+
+
+def test_amazon_reviews_without_a_usable_line_say_why(tmp_path):
+    from msm4sr.amazon import read_amazon2018
+    d = tmp_path / "amz"; d.mkdir()
+    (d / "Toy_5.json").write_text('{"reviewerID": "A", "asin": "B"}\n')
+    (d / "meta_Toy.json").write_text('{"asin": "B", "title": "x"}\n')
+    with pytest.raises(DataError, match=r"Toy_5\.json: no usable review lines \(reviews_missing_fields: 1; first: "
+                                        r"Toy_5\.json:1 \(missing unixReviewTime/reviewTime\)\)"):
+        read_amazon2018(d)
