@@ -4,7 +4,7 @@
 
 # %% ../nbs/03_atomic.ipynb #f2511d38
 from __future__ import annotations
-import ast
+import ast, re
 from pathlib import Path
 import numpy as np
 import pandas as pd
@@ -13,8 +13,8 @@ from .dataset import ATTRIBUTE_COLUMNS, RawData
 from .amazon import item_sentences
 
 # %% auto #0
-__all__ = ['MAX_ABS_TIME', 'ATTRIBUTE_FIELDS', 'MAX_SEQ_CHARS', 'MAP_NAMES', 'read_atomic', 'parse_times', 'split_token_seq',
-           'read_recbole', 'reconstruct', 'id_map', 'read_unisrec']
+__all__ = ['MAX_ABS_TIME', 'ATTRIBUTE_FIELDS', 'TEXT_FIELDS', 'MAX_SEQ_CHARS', 'MAP_NAMES', 'read_atomic', 'parse_times',
+           'split_token_seq', 'item_text_fields', 'link_kind', 'read_recbole', 'reconstruct', 'id_map', 'read_unisrec']
 
 # %% ../nbs/03_atomic.ipynb #47687533
 MAX_ABS_TIME = 2**53  # float64 holds integers exactly up to here; beyond, int64 conversion can wrap
@@ -77,6 +77,7 @@ def parse_times(values: pd.Series, path=None, lines=None) -> tuple[np.ndarray, s
 
 # %% ../nbs/03_atomic.ipynb #dab86d73
 ATTRIBUTE_FIELDS = ("categories", "category", "brand")  # `.item` columns kept as attributes by default
+TEXT_FIELDS = ("title", "description")  # `.item` columns made into item sentences by default (without `.text`)
 MAX_SEQ_CHARS = 1 << 16  # a longer token_seq value is never parsed as a Python list
 
 
@@ -103,8 +104,9 @@ def split_token_seq(values, sep: str | None = None) -> tuple[list, str]:
     return [[s.strip() for s in v.split(sep) if s.strip()] for v in values], f"split on {sep!r}"
 
 
-def _item_attributes(path: Path, problems: Problems, fields, sep, name_of):
-    "Attribute rows `(item, field, token)` of a `.item` file (items renamed by `name_of`) and what was kept."
+def _item_attributes(path: Path, problems: Problems, fields, sep, name_of, text=()):
+    """Attribute rows `(item, field, token)` of a `.item` file (items renamed by `name_of`) and what was kept
+    (`text`: the columns used as item text, not listed as unused)."""
     t = read_atomic(path, problems, required=["item_id"])
     types = t.attrs["types"]
     if fields is None:
@@ -134,10 +136,42 @@ def _item_attributes(path: Path, problems: Problems, fields, sep, name_of):
     info = {
         "item_file": path.name,
         "attribute_fields": rules,
-        "item_fields_not_kept": [c for c in types if c != "item_id" and c not in fields],
+        "item_fields_not_kept": [c for c in types if c != "item_id" and c not in fields and c not in text],
     }
     attrs = pd.DataFrame(rows, columns=ATTRIBUTE_COLUMNS) if fields else None
     return attrs, info
+
+
+def item_text_fields(path: Path, text_fields=None) -> list[str]:
+    """The `.item` columns to make into item sentences: `text_fields` (each must be in the header), or by default
+    those of `TEXT_FIELDS` the header has."""
+    with open(path, encoding="utf-8", errors="replace") as f:
+        cols = [h.split(":")[0].strip() for h in f.readline().rstrip("\r\n").split("\t")]
+    if text_fields is None:
+        return [c for c in TEXT_FIELDS if c in cols]
+    fields = [text_fields] if isinstance(text_fields, str) else list(text_fields)
+    missing = [c for c in fields if c not in cols]
+    if missing:
+        raise DataError(f"no text field(s) {missing}; the header has {cols}", path, 1)
+    return fields
+
+
+def _item_texts(path: Path, fields: list, name_of) -> dict[str, list[str]]:
+    """Item -> sentences from `.item` columns: the first field as the title, the others split into sentences;
+    a `'a', 'b'` list body is read as its strings. Bad lines and repeated items were counted with the attributes."""
+    t = read_atomic(path, Problems(), required=["item_id"]).drop_duplicates("item_id", keep="last")
+
+    def strings(v):
+        v = v.strip()
+        return (_quoted_list(v) or [v]) if v else []
+
+    out = {}
+    for row in zip(t["item_id"], *(t[f] for f in fields)):
+        vals = [strings(v) for v in row[1:]]
+        out[name_of(row[0])] = item_sentences(
+            {"title": [" ".join(vals[0])] if vals[0] else [], "description": [s for v in vals[1:] for s in v]}
+        )
+    return out
 
 # %% ../nbs/03_atomic.ipynb #17176c84
 def _one(folder: Path, pattern: str, what: str, required=True) -> Path | None:
@@ -196,14 +230,41 @@ def _link(path: Path, problems: Problems) -> dict[str, str]:
     return m
 
 
+_KG_ENTITY = re.compile(r"[mg]\.[0-9a-z_]+|[0-9]{1,9}")  # Freebase ids (m.0abc) or entity numbers
+
+
+def link_kind(path: Path) -> str | None:
+    """Why a `.link` file is a knowledge-graph link (RecBole's KG datasets: item -> KG entity), or None when it
+    maps items to source ids such as ASINs (`office2014`). Both have the header `item_id, entity_id`, so the
+    values decide: a `.kg` file beside it, or most values Freebase ids (`m.…`, `g.…`) or plain numbers."""
+    kg = sorted(p.name for p in path.parent.glob("*.kg"))
+    if kg:
+        return f"a knowledge-graph link ({kg[0]} is beside it)"
+    t = read_atomic(path, Problems())
+    vals = list(t.iloc[:, 1]) if t.shape[1] > 1 else []
+    k = sum(bool(_KG_ENTITY.fullmatch(v.strip())) for v in vals)
+    if vals and 2 * k > len(vals):
+        return f"a knowledge-graph link ({k:,} of {len(vals):,} values are entity ids such as {vals[0]!r}, not ASINs)"
+    return None
+
+
 def read_recbole(
-    folder, name: str | None = None, attribute_fields=None, seq_separator: str | None = None
+    folder,
+    name: str | None = None,
+    attribute_fields=None,
+    seq_separator: str | None = None,
+    text_fields=None,
+    link: str = "auto",
 ) -> RawData:
     """Read `<name>.inter` (+ `.link`, `.text`, `.item`) from a RecBole atomic dataset folder.
     `attribute_fields`: the `.item` columns kept as attributes (default: the `ATTRIBUTE_FIELDS` found there);
-    `seq_separator`: how their `token_seq` values split (default: see above)."""
+    `seq_separator`: how their `token_seq` values split (default: see above); `text_fields`: the `.item` columns
+    made into item sentences (default: `TEXT_FIELDS` found there, when there is no `.text` file);
+    `link`: "auto" (a knowledge-graph `.link` is ignored with a note), "items" (item -> source id) or "ignore"."""
+    if link not in ("auto", "items", "ignore"):
+        raise ValueError(f"link={link!r}: expected 'auto', 'items' or 'ignore'")
     folder = Path(folder)
-    problems = Problems()
+    problems, notes = Problems(), {}
     ipath = _one(folder, "*.inter", "interaction (.inter)")
     inter = read_atomic(ipath, problems, required=["user_id", "item_id"])
     if "timestamp" in inter:
@@ -224,7 +285,13 @@ def read_recbole(
     item = inter["item_id"].to_numpy()
     lpath = _one(folder, "*.link", "item link (.link)", required=False)
     m = {}
-    if lpath:
+    why = {"items": None, "ignore": "link='ignore'"}.get(link, "auto") if lpath else None
+    if why == "auto":
+        why = link_kind(lpath)
+    if why:
+        notes[lpath.name] = f"{why}: item ids kept (link='items' reads it as item -> source id)"
+        problems.add("link_file_not_used (see info.not_read)", lpath.name)
+    elif lpath:
         m = _link(lpath, problems)
         unmapped = pd.unique(item[~pd.Series(item).isin(m.keys()).to_numpy()])
         problems.add_all("items_without_link (token kept as id)", [f"item {x}" for x in unmapped])
@@ -232,19 +299,34 @@ def read_recbole(
         sources.append(lpath)
     df = pd.DataFrame({"user": inter["user_id"].to_numpy(), "item": item, "timestamp": ts.astype(np.int64)})
     ids = pd.unique(df["item"])
-    texts = {}
+    texts, tinfo = {}, {}
     tpath = _one(folder, "*.text", "item text (.text)", required=False)
-    if tpath:
+    ipath_item = _one(folder, "*.item", "item features (.item)", required=False)
+    name_of = lambda x: m.get(x, x)  # through the .link, as the interactions
+    if text_fields is not None and list(text_fields) and not ipath_item:
+        raise DataError(f"text_fields={text_fields!r} asked for, but there is no .item file here", folder)
+    item_text = item_text_fields(ipath_item, text_fields) if ipath_item else []
+    if tpath and text_fields is None and item_text:  # the .text file wins; the .item columns are noted
+        tinfo["item_text_fields_not_used"] = {f: f"{tpath.name} gives the item text (pass text_fields)" for f in item_text}
+        problems.add_all(f"item_text_fields_not_used ({tpath.name} gives the text)", item_text)
+        item_text = []
+    if item_text:
+        texts = _item_texts(ipath_item, item_text, name_of)
+        tinfo["item_text"] = f"columns {item_text} of {ipath_item.name}"
+        if tpath:
+            notes[tpath.name] = f"text_fields={item_text} takes the item text from {ipath_item.name}"
+    elif tpath:
         texts = _texts(tpath, problems)
+        tinfo["item_text"] = tpath.name
         sources.append(tpath)
     items = _text_items(ids, texts)
-    if tpath:
+    if texts:
         problems.add_all("text_rows_of_unknown_items", sorted(set(texts) - set(ids)))
     attrs, ainfo = None, {}
-    ipath_item = _one(folder, "*.item", "item features (.item)", required=False)
     if ipath_item:
-        name_of = lambda x: m.get(x, x)  # through the .link, as the interactions
-        attrs, ainfo = _item_attributes(ipath_item, problems, attribute_fields, seq_separator, name_of)
+        attrs, ainfo = _item_attributes(
+            ipath_item, problems, attribute_fields, seq_separator, name_of, text=item_text
+        )
         sources.append(ipath_item)
     return RawData(
         name or folder.name,
@@ -254,7 +336,12 @@ def read_recbole(
         sources,
         problems,
         timestamp=tkind,
-        info={"modalities": ["text"] if tpath else [], **ainfo},
+        info={
+            "modalities": ["text"] if any(texts.get(i) for i in ids) else [],
+            **tinfo,
+            **ainfo,
+            **({"not_read": notes} if notes else {}),
+        },
         attributes=attrs,
     )
 

@@ -230,8 +230,11 @@ def load_dataset(
     max_len: int = MAX_LEN,
     check_images: bool = True,
     verbose: bool = True,
+    reader: dict | None = None,
 ) -> Dataset:
-    "The canonical `Dataset` for a registry name or folder, built once and cached under `processed_dir()`."
+    """The canonical `Dataset` for a registry name or folder, built once and cached under `processed_dir()`.
+    `reader`: keyword arguments of the format's reader (e.g. `{"text_fields": ["title"]}` for a RecBole `.item`),
+    over the registry's own; they are part of the cache key."""
     name, folder, spec = resolve(dataset, fetch=download)
     fmt = detect_format(folder)
     filters = filters or default_filters(fmt)
@@ -241,6 +244,7 @@ def load_dataset(
         "images": sorted((p.name, p.stat().st_size) for p in images.iterdir()) if images.is_dir() else []
     }
     kw = {**(spec.reader if spec else {}), **({"check_images": check_images} if fmt == "amazon2018" else {})}
+    kw.update(reader or {})
     extra = {
         "images": hashlib.sha1(json.dumps(extra).encode()).hexdigest(),
         "check_images": check_images,

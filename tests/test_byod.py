@@ -141,3 +141,41 @@ def test_amazon_reviews_without_a_usable_line_say_why(tmp_path):
     with pytest.raises(DataError, match=r"Toy_5\.json: no usable review lines \(reviews_missing_fields: 1; first: "
                                         r"Toy_5\.json:1 \(missing unixReviewTime/reviewTime\)\)"):
         read_amazon2018(d)
+
+
+# -- RecBole: a text column in .item; a knowledge-graph .link -------------------------------------------------
+def _recbole(d: Path, link=None, item=None, text=None) -> Path:
+    d.mkdir()
+    (d / "R.inter").write_text("user_id:token\titem_id:token\ttimestamp:float\n"
+                               + "".join(f"u{u}\t{i}\t{1_400_000_000 + 86400 * k}\n"
+                                         for u in range(3) for k, i in enumerate(range(u, u + 5))))
+    for ext, body in (("link", link), ("item", item), ("text", text)):
+        if body is not None:
+            (d / f"R.{ext}").write_text(body)
+    return d
+
+
+def test_recbole_item_title_becomes_text_or_is_named_as_unused(tmp_path):
+    item = "item_id:token\ttitle:token_seq\tbrand:token\n" + "".join(f"{i}\tPen {i}\tAcme\n" for i in range(7))
+    ds = load_dataset(str(_recbole(tmp_path / "a", item=item)), verbose=False)
+    assert ds.items.sentences.map(len).min() == 1 and ds.meta["info"]["item_text"] == "columns ['title'] of R.item"
+    text = "item_id:token\ttext:token_seq\n" + "".join(f"{i}\tA pen.\n" for i in range(7))
+    ds = load_dataset(str(_recbole(tmp_path / "b", item=item, text=text)), verbose=False)
+    assert ds.meta["info"]["item_text"] == "R.text" and "title" in ds.meta["info"]["item_text_fields_not_used"]
+    assert ds.meta["problems"]["item_text_fields_not_used (R.text gives the text)"]["examples"] == ["title"]
+
+
+def test_recbole_knowledge_graph_link_is_not_an_asin_map(tmp_path):
+    link = "item_id:token\tentity_id:token\n" + "".join(f"{i}\tm.0x{i}y\n" for i in range(7))
+    ds = load_dataset(str(_recbole(tmp_path / "kg", link=link)), verbose=False)
+    assert sorted(ds.items.source_id) == [str(i) for i in range(7)]      # items keep their ids
+    assert ds.meta["info"]["not_read"]["R.link"].startswith("a knowledge-graph link (7 of 7 values are entity ids")
+    assert ds.meta["problems"]["link_file_not_used (see info.not_read)"]["count"] == 1
+
+
+def test_reader_options_reach_the_reader_through_load_dataset(tmp_path):
+    item = "item_id:token\tname:token_seq\n" + "".join(f"{i}\tPen {i}\n" for i in range(7))
+    d = _recbole(tmp_path / "r", item=item)
+    assert load_dataset(str(d), verbose=False).meta["info"]["modalities"] == []
+    ds = load_dataset(str(d), verbose=False, reader={"text_fields": ["name"]})
+    assert ds.meta["info"]["modalities"] == ["text"] and ds.items.sentences[0] == ["Pen 0"]
