@@ -14,7 +14,8 @@ from .amazon import item_sentences
 
 # %% auto #0
 __all__ = ['MAX_ABS_TIME', 'ATTRIBUTE_FIELDS', 'TEXT_FIELDS', 'MAX_SEQ_CHARS', 'MAP_NAMES', 'read_atomic', 'parse_times',
-           'split_token_seq', 'item_text_fields', 'link_kind', 'read_recbole', 'reconstruct', 'id_map', 'read_unisrec']
+           'time_kind', 'split_token_seq', 'item_text_fields', 'link_kind', 'read_recbole', 'reconstruct', 'id_map',
+           'read_unisrec']
 
 # %% ../nbs/03_atomic.ipynb #47687533
 MAX_ABS_TIME = 2**53  # float64 holds integers exactly up to here; beyond, int64 conversion can wrap
@@ -73,7 +74,19 @@ def parse_times(values: pd.Series, path=None, lines=None) -> tuple[np.ndarray, s
     t = num.to_numpy(np.float64, copy=True)
     with np.errstate(invalid="ignore"):
         t[~(np.abs(t) <= MAX_ABS_TIME)] = np.nan  # also catches inf, NaN
-    return t, "unix seconds"
+    return t, time_kind(t)
+
+
+def time_kind(t: np.ndarray) -> str:
+    """What numeric timestamps are: unix seconds (1973..2103) or milliseconds when every value lies in that
+    range, else numbers whose order alone is used (positions, days since an epoch, …)."""
+    v = t[np.isfinite(t)]
+    if len(v) and 1e8 <= v.min() and v.max() < 4.3e9:
+        return "unix seconds"
+    if len(v) and 1e11 <= v.min() and v.max() < 4.3e12:
+        return "unix milliseconds"
+    rng = f"{v.min():g} to {v.max():g}" if len(v) else "none parsed"
+    return f"numbers as given ({rng}: no unix time; their order is used)"
 
 # %% ../nbs/03_atomic.ipynb #dab86d73
 ATTRIBUTE_FIELDS = ("categories", "category", "brand")  # `.item` columns kept as attributes by default

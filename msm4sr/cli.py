@@ -193,6 +193,7 @@ def train_job(a) -> dict:
         "device": device,
         "deterministic": bool(getattr(a, "deterministic", False)),
         "config": asdict(cfg),
+        "modalities": model.modalities,  # the features the model was built with: [] for an ID-only model
     }
     for stage in cls.stages[:-1]:  # pre-training (the only earlier stage today)
         if a.pretrain_epochs == 0:

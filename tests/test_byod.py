@@ -179,3 +179,38 @@ def test_reader_options_reach_the_reader_through_load_dataset(tmp_path):
     assert load_dataset(str(d), verbose=False).meta["info"]["modalities"] == []
     ds = load_dataset(str(d), verbose=False, reader={"text_fields": ["name"]})
     assert ds.meta["info"]["modalities"] == ["text"] and ds.items.sentences[0] == ["Pen 0"]
+
+
+# -- ties, what the timestamps are, what a run used -------------------------------------------------------------
+def test_ties_are_counted_and_positions_are_not_called_unix_seconds(tmp_path):
+    d = tmp_path / "days"; d.mkdir()
+    rows = [("u0", i, "2015-06-23" if i < 3 else "2015-06-24") for i in range(6)] + [("u1", i, "2015-07-01") for i in range(5)]
+    (d / "D.inter").write_text("user_id:token\titem_id:token\ttimestamp:float\n"
+                               + "".join(f"{u}\t{i}\t{t}\n" for u, i, t in rows))
+    ds = load_dataset(str(d), verbose=False)
+    assert ds.meta["ties"] == {"rows": 11, "of": 11, "groups": 3,
+                               "ordered_by": "file order (position in the source file), as the stable sort keeps it"}
+    assert ds.meta["problems"]["interactions_tied_on_user_and_timestamp (kept in file order)"]["count"] == 11
+    assert ds.meta["timestamp"] == "day (unix seconds of the date)"
+    p = tmp_path / "pos"; p.mkdir()
+    (p / "P.inter").write_text("user_id:token\titem_id:token\ttimestamp:float\n"
+                               + "".join(f"u{u}\t{i}\t{k}\n" for u in range(2) for k, i in enumerate(range(5))))
+    ds = load_dataset(str(p), verbose=False)
+    assert ds.meta["timestamp"] == "numbers as given (0 to 4: no unix time; their order is used)"
+    assert ds.meta["ties"]["rows"] == 0
+
+
+def test_an_id_only_run_says_it_used_no_modality(tmp_path):
+    import contextlib, io
+    from msm4sr.cli import main
+    from msm4sr.experiments import modalities_used
+    d = tmp_path / "Idonly"; d.mkdir()
+    (d / "Idonly.txt").write_text("".join(f"{u} " + " ".join(str((u + k) % 9 + 1) for k in range(6)) + "\n"
+                                          for u in range(1, 21)))
+    (d / "Idonly_item2attributes.json").write_text(json.dumps({str(i): [1] for i in range(1, 10)}))
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        assert main(["train", str(d), "--model", "sasrec", "--epochs", "1", "--out", str(tmp_path / "m.json")]) == 0
+    out = json.loads((tmp_path / "m.json").read_text())
+    assert out["modalities"] == [] and "modalities" not in out["config"]
+    assert modalities_used("SASRec", {"text": 1}) == [] and modalities_used("Popularity", {}) == []
+    assert modalities_used("MSM4SR", {"text": 1}) == ["text"] and modalities_used("MSM4SR-V", {"text": 1}) == []
