@@ -26,9 +26,10 @@ def read_atomic(path, problems: Problems | None = None, required=()) -> pd.DataF
     name -> type, `attrs["lines"]`: each row's line number). Rows with the wrong number of fields are
     counted in `problems` with file:line (or raise when `problems` is None)."""
     path = Path(path)
-    lines = iter_lines(path, problems)
+    lines = iter_lines(path, problems, strip=False)  # an empty last field is a field
     try:
         _, header = next(lines)
+        header = header.strip()
     except StopIteration:
         raise DataError("empty file, expected a header line", path, 1) from None
     cols = [h.split(":")[0].strip() for h in header.split("\t")]
@@ -39,6 +40,9 @@ def read_atomic(path, problems: Problems | None = None, required=()) -> pd.DataF
     rows, lineno = [], []
     for n, line in lines:
         f = line.split("\t")
+        f[0], f[-1] = f[0].lstrip(), f[-1].rstrip()  # as a stripped line would have them
+        while len(f) > len(cols) and not f[-1].strip():  # trailing tabs beyond the header's fields
+            f.pop()
         if len(f) != len(cols):
             msg = f"expected {len(cols)} tab-separated fields {cols}, got {len(f)}"
             if problems is None:
