@@ -261,7 +261,9 @@ def link_kind(path: Path) -> str | None:
     vals = list(t.iloc[:, 1]) if t.shape[1] > 1 else []
     k = sum(bool(_KG_ENTITY.fullmatch(v.strip())) for v in vals)
     if vals and 2 * k > len(vals):
-        return f"a knowledge-graph link ({k:,} of {len(vals):,} values are entity ids such as {vals[0]!r}, not ASINs)"
+        return (
+            f"a knowledge-graph link ({k:,} of {len(vals):,} values are entity ids such as {vals[0]!r}, not ASINs)"
+        )
     return None
 
 
@@ -324,7 +326,8 @@ def read_recbole(
         raise DataError(f"text_fields={text_fields!r} asked for, but there is no .item file here", folder)
     item_text = item_text_fields(ipath_item, text_fields) if ipath_item else []
     if tpath and text_fields is None and item_text:  # the .text file wins; the .item columns are noted
-        tinfo["item_text_fields_not_used"] = {f: f"{tpath.name} gives the item text (pass text_fields)" for f in item_text}
+        why = f"{tpath.name} gives the item text (pass text_fields)"
+        tinfo["item_text_fields_not_used"] = {f: why for f in item_text}
         problems.add_all(f"item_text_fields_not_used ({tpath.name} gives the text)", item_text)
         item_text = []
     if item_text:
@@ -544,7 +547,8 @@ def _feature(path: Path, n_items: int, dim: int | None = None) -> np.ndarray:
 
 def read_unisrec(folder, name: str | None = None, feature_dims: int | dict | None = None) -> RawData:
     """Read UniSRec downstream data: `.train/.valid/.test.inter`, `.item2index` (or `.item2id`), `.user2index`
-    (or `.user2id`), `.text`, `.feat*CLS`. `feature_dims`: the width of every `.feat*` matrix, or {suffix: width}, checked against the
+    (or `.user2id`), `.text`, `.feat*CLS`. `feature_dims`: the width of every `.feat*` matrix, or
+    {suffix: width}, checked against the
     file size; without it the width is inferred from the size and the item count, and meta.json says so."""
     folder = Path(folder)
     problems = Problems()

@@ -74,7 +74,8 @@ def test_unisrec_item2id_and_user2id_are_read(tmp_path):
     (d / "S.item2id").write_text("".join(f"A{i}\t{i}\n" for i in range(4)))
     (d / "S.user2id").write_text("U0\t0\nU1\t1\n")
     raw = read_unisrec(d)
-    assert sorted(raw.interactions.user.unique()) == ["U0", "U1"] and set(raw.interactions.item) == {"A0", "A1", "A2", "A3"}
+    assert sorted(raw.interactions.user.unique()) == ["U0", "U1"]
+    assert set(raw.interactions.item) == {"A0", "A1", "A2", "A3"}
     (d / "S.item2index").write_text((d / "S.item2id").read_text())       # both names, the same map: noted
     raw = read_unisrec(d)
     assert raw.info["not_read"] == {"S.item2id": "the same map as S.item2index"}
@@ -184,7 +185,8 @@ def test_reader_options_reach_the_reader_through_load_dataset(tmp_path):
 # -- ties, what the timestamps are, what a run used -------------------------------------------------------------
 def test_ties_are_counted_and_positions_are_not_called_unix_seconds(tmp_path):
     d = tmp_path / "days"; d.mkdir()
-    rows = [("u0", i, "2015-06-23" if i < 3 else "2015-06-24") for i in range(6)] + [("u1", i, "2015-07-01") for i in range(5)]
+    rows = [("u0", i, "2015-06-23" if i < 3 else "2015-06-24") for i in range(6)]
+    rows += [("u1", i, "2015-07-01") for i in range(5)]
     (d / "D.inter").write_text("user_id:token\titem_id:token\ttimestamp:float\n"
                                + "".join(f"{u}\t{i}\t{t}\n" for u, i, t in rows))
     ds = load_dataset(str(d), verbose=False)
