@@ -223,7 +223,14 @@ def read_reviews(path: Path, problems: Problems) -> pd.DataFrame:
         items.append(i)
         times.append(t)
     if not users:
-        raise DataError(f"no usable review lines ({problems.summary()})" if problems else "empty file", path)
+        first = next((ex[0] for ex in problems.examples.values() if ex), None)
+        raise DataError(
+            f"no usable review lines ({problems.summary()}; first: {first}); expected one JSON review per line "
+            "with reviewerID, asin and unixReviewTime"
+            if problems
+            else "empty file",
+            path,
+        )
     return pd.DataFrame({"user": users, "item": items, "timestamp": np.asarray(times, np.int64)})
 
 

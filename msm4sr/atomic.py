@@ -4,7 +4,7 @@
 
 # %% ../nbs/03_atomic.ipynb #f2511d38
 from __future__ import annotations
-import ast
+import ast, re
 from pathlib import Path
 import numpy as np
 import pandas as pd
@@ -13,8 +13,9 @@ from .dataset import ATTRIBUTE_COLUMNS, RawData
 from .amazon import item_sentences
 
 # %% auto #0
-__all__ = ['MAX_ABS_TIME', 'ATTRIBUTE_FIELDS', 'MAX_SEQ_CHARS', 'read_atomic', 'parse_times', 'split_token_seq', 'read_recbole',
-           'reconstruct', 'read_unisrec']
+__all__ = ['MAX_ABS_TIME', 'ATTRIBUTE_FIELDS', 'TEXT_FIELDS', 'MAX_SEQ_CHARS', 'MAP_NAMES', 'read_atomic', 'parse_times',
+           'time_kind', 'split_token_seq', 'item_text_fields', 'link_kind', 'read_recbole', 'reconstruct', 'id_map',
+           'read_unisrec']
 
 # %% ../nbs/03_atomic.ipynb #47687533
 MAX_ABS_TIME = 2**53  # float64 holds integers exactly up to here; beyond, int64 conversion can wrap
@@ -25,9 +26,10 @@ def read_atomic(path, problems: Problems | None = None, required=()) -> pd.DataF
     name -> type, `attrs["lines"]`: each row's line number). Rows with the wrong number of fields are
     counted in `problems` with file:line (or raise when `problems` is None)."""
     path = Path(path)
-    lines = iter_lines(path, problems)
+    lines = iter_lines(path, problems, strip=False)  # an empty last field is a field
     try:
         _, header = next(lines)
+        header = header.strip()
     except StopIteration:
         raise DataError("empty file, expected a header line", path, 1) from None
     cols = [h.split(":")[0].strip() for h in header.split("\t")]
@@ -38,6 +40,9 @@ def read_atomic(path, problems: Problems | None = None, required=()) -> pd.DataF
     rows, lineno = [], []
     for n, line in lines:
         f = line.split("\t")
+        f[0], f[-1] = f[0].lstrip(), f[-1].rstrip()  # as a stripped line would have them
+        while len(f) > len(cols) and not f[-1].strip():  # trailing tabs beyond the header's fields
+            f.pop()
         if len(f) != len(cols):
             msg = f"expected {len(cols)} tab-separated fields {cols}, got {len(f)}"
             if problems is None:
@@ -73,10 +78,23 @@ def parse_times(values: pd.Series, path=None, lines=None) -> tuple[np.ndarray, s
     t = num.to_numpy(np.float64, copy=True)
     with np.errstate(invalid="ignore"):
         t[~(np.abs(t) <= MAX_ABS_TIME)] = np.nan  # also catches inf, NaN
-    return t, "unix seconds"
+    return t, time_kind(t)
+
+
+def time_kind(t: np.ndarray) -> str:
+    """What numeric timestamps are: unix seconds (1973..2103) or milliseconds when every value lies in that
+    range, else numbers whose order alone is used (positions, days since an epoch, …)."""
+    v = t[np.isfinite(t)]
+    if len(v) and 1e8 <= v.min() and v.max() < 4.3e9:
+        return "unix seconds"
+    if len(v) and 1e11 <= v.min() and v.max() < 4.3e12:
+        return "unix milliseconds"
+    rng = f"{v.min():g} to {v.max():g}" if len(v) else "none parsed"
+    return f"numbers as given ({rng}: no unix time; their order is used)"
 
 # %% ../nbs/03_atomic.ipynb #dab86d73
 ATTRIBUTE_FIELDS = ("categories", "category", "brand")  # `.item` columns kept as attributes by default
+TEXT_FIELDS = ("title", "description")  # `.item` columns made into item sentences by default (without `.text`)
 MAX_SEQ_CHARS = 1 << 16  # a longer token_seq value is never parsed as a Python list
 
 
@@ -103,8 +121,9 @@ def split_token_seq(values, sep: str | None = None) -> tuple[list, str]:
     return [[s.strip() for s in v.split(sep) if s.strip()] for v in values], f"split on {sep!r}"
 
 
-def _item_attributes(path: Path, problems: Problems, fields, sep, name_of):
-    "Attribute rows `(item, field, token)` of a `.item` file (items renamed by `name_of`) and what was kept."
+def _item_attributes(path: Path, problems: Problems, fields, sep, name_of, text=()):
+    """Attribute rows `(item, field, token)` of a `.item` file (items renamed by `name_of`) and what was kept
+    (`text`: the columns used as item text, not listed as unused)."""
     t = read_atomic(path, problems, required=["item_id"])
     types = t.attrs["types"]
     if fields is None:
@@ -134,10 +153,42 @@ def _item_attributes(path: Path, problems: Problems, fields, sep, name_of):
     info = {
         "item_file": path.name,
         "attribute_fields": rules,
-        "item_fields_not_kept": [c for c in types if c != "item_id" and c not in fields],
+        "item_fields_not_kept": [c for c in types if c != "item_id" and c not in fields and c not in text],
     }
     attrs = pd.DataFrame(rows, columns=ATTRIBUTE_COLUMNS) if fields else None
     return attrs, info
+
+
+def item_text_fields(path: Path, text_fields=None) -> list[str]:
+    """The `.item` columns to make into item sentences: `text_fields` (each must be in the header), or by default
+    those of `TEXT_FIELDS` the header has."""
+    with open(path, encoding="utf-8", errors="replace") as f:
+        cols = [h.split(":")[0].strip() for h in f.readline().rstrip("\r\n").split("\t")]
+    if text_fields is None:
+        return [c for c in TEXT_FIELDS if c in cols]
+    fields = [text_fields] if isinstance(text_fields, str) else list(text_fields)
+    missing = [c for c in fields if c not in cols]
+    if missing:
+        raise DataError(f"no text field(s) {missing}; the header has {cols}", path, 1)
+    return fields
+
+
+def _item_texts(path: Path, fields: list, name_of) -> dict[str, list[str]]:
+    """Item -> sentences from `.item` columns: the first field as the title, the others split into sentences;
+    a `'a', 'b'` list body is read as its strings. Bad lines and repeated items were counted with the attributes."""
+    t = read_atomic(path, Problems(), required=["item_id"]).drop_duplicates("item_id", keep="last")
+
+    def strings(v):
+        v = v.strip()
+        return (_quoted_list(v) or [v]) if v else []
+
+    out = {}
+    for row in zip(t["item_id"], *(t[f] for f in fields)):
+        vals = [strings(v) for v in row[1:]]
+        out[name_of(row[0])] = item_sentences(
+            {"title": [" ".join(vals[0])] if vals[0] else [], "description": [s for v in vals[1:] for s in v]}
+        )
+    return out
 
 # %% ../nbs/03_atomic.ipynb #17176c84
 def _one(folder: Path, pattern: str, what: str, required=True) -> Path | None:
@@ -196,14 +247,43 @@ def _link(path: Path, problems: Problems) -> dict[str, str]:
     return m
 
 
+_KG_ENTITY = re.compile(r"[mg]\.[0-9a-z_]+|[0-9]{1,9}")  # Freebase ids (m.0abc) or entity numbers
+
+
+def link_kind(path: Path) -> str | None:
+    """Why a `.link` file is a knowledge-graph link (RecBole's KG datasets: item -> KG entity), or None when it
+    maps items to source ids such as ASINs (`office2014`). Both have the header `item_id, entity_id`, so the
+    values decide: a `.kg` file beside it, or most values Freebase ids (`m.…`, `g.…`) or plain numbers."""
+    kg = sorted(p.name for p in path.parent.glob("*.kg"))
+    if kg:
+        return f"a knowledge-graph link ({kg[0]} is beside it)"
+    t = read_atomic(path, Problems())
+    vals = list(t.iloc[:, 1]) if t.shape[1] > 1 else []
+    k = sum(bool(_KG_ENTITY.fullmatch(v.strip())) for v in vals)
+    if vals and 2 * k > len(vals):
+        return (
+            f"a knowledge-graph link ({k:,} of {len(vals):,} values are entity ids such as {vals[0]!r}, not ASINs)"
+        )
+    return None
+
+
 def read_recbole(
-    folder, name: str | None = None, attribute_fields=None, seq_separator: str | None = None
+    folder,
+    name: str | None = None,
+    attribute_fields=None,
+    seq_separator: str | None = None,
+    text_fields=None,
+    link: str = "auto",
 ) -> RawData:
     """Read `<name>.inter` (+ `.link`, `.text`, `.item`) from a RecBole atomic dataset folder.
     `attribute_fields`: the `.item` columns kept as attributes (default: the `ATTRIBUTE_FIELDS` found there);
-    `seq_separator`: how their `token_seq` values split (default: see above)."""
+    `seq_separator`: how their `token_seq` values split (default: see above); `text_fields`: the `.item` columns
+    made into item sentences (default: `TEXT_FIELDS` found there, when there is no `.text` file);
+    `link`: "auto" (a knowledge-graph `.link` is ignored with a note), "items" (item -> source id) or "ignore"."""
+    if link not in ("auto", "items", "ignore"):
+        raise ValueError(f"link={link!r}: expected 'auto', 'items' or 'ignore'")
     folder = Path(folder)
-    problems = Problems()
+    problems, notes = Problems(), {}
     ipath = _one(folder, "*.inter", "interaction (.inter)")
     inter = read_atomic(ipath, problems, required=["user_id", "item_id"])
     if "timestamp" in inter:
@@ -224,7 +304,13 @@ def read_recbole(
     item = inter["item_id"].to_numpy()
     lpath = _one(folder, "*.link", "item link (.link)", required=False)
     m = {}
-    if lpath:
+    why = {"items": None, "ignore": "link='ignore'"}.get(link, "auto") if lpath else None
+    if why == "auto":
+        why = link_kind(lpath)
+    if why:
+        notes[lpath.name] = f"{why}: item ids kept (link='items' reads it as item -> source id)"
+        problems.add("link_file_not_used (see info.not_read)", lpath.name)
+    elif lpath:
         m = _link(lpath, problems)
         unmapped = pd.unique(item[~pd.Series(item).isin(m.keys()).to_numpy()])
         problems.add_all("items_without_link (token kept as id)", [f"item {x}" for x in unmapped])
@@ -232,19 +318,35 @@ def read_recbole(
         sources.append(lpath)
     df = pd.DataFrame({"user": inter["user_id"].to_numpy(), "item": item, "timestamp": ts.astype(np.int64)})
     ids = pd.unique(df["item"])
-    texts = {}
+    texts, tinfo = {}, {}
     tpath = _one(folder, "*.text", "item text (.text)", required=False)
-    if tpath:
+    ipath_item = _one(folder, "*.item", "item features (.item)", required=False)
+    name_of = lambda x: m.get(x, x)  # through the .link, as the interactions
+    if text_fields is not None and list(text_fields) and not ipath_item:
+        raise DataError(f"text_fields={text_fields!r} asked for, but there is no .item file here", folder)
+    item_text = item_text_fields(ipath_item, text_fields) if ipath_item else []
+    if tpath and text_fields is None and item_text:  # the .text file wins; the .item columns are noted
+        why = f"{tpath.name} gives the item text (pass text_fields)"
+        tinfo["item_text_fields_not_used"] = {f: why for f in item_text}
+        problems.add_all(f"item_text_fields_not_used ({tpath.name} gives the text)", item_text)
+        item_text = []
+    if item_text:
+        texts = _item_texts(ipath_item, item_text, name_of)
+        tinfo["item_text"] = f"columns {item_text} of {ipath_item.name}"
+        if tpath:
+            notes[tpath.name] = f"text_fields={item_text} takes the item text from {ipath_item.name}"
+    elif tpath:
         texts = _texts(tpath, problems)
+        tinfo["item_text"] = tpath.name
         sources.append(tpath)
     items = _text_items(ids, texts)
-    if tpath:
+    if texts:
         problems.add_all("text_rows_of_unknown_items", sorted(set(texts) - set(ids)))
     attrs, ainfo = None, {}
-    ipath_item = _one(folder, "*.item", "item features (.item)", required=False)
     if ipath_item:
-        name_of = lambda x: m.get(x, x)  # through the .link, as the interactions
-        attrs, ainfo = _item_attributes(ipath_item, problems, attribute_fields, seq_separator, name_of)
+        attrs, ainfo = _item_attributes(
+            ipath_item, problems, attribute_fields, seq_separator, name_of, text=item_text
+        )
         sources.append(ipath_item)
     return RawData(
         name or folder.name,
@@ -254,7 +356,12 @@ def read_recbole(
         sources,
         problems,
         timestamp=tkind,
-        info={"modalities": ["text"] if tpath else [], **ainfo},
+        info={
+            "modalities": ["text"] if any(texts.get(i) for i in ids) else [],
+            **tinfo,
+            **ainfo,
+            **({"not_read": notes} if notes else {}),
+        },
         attributes=attrs,
     )
 
@@ -266,72 +373,84 @@ def _rows(path: Path, problems: Problems) -> pd.DataFrame:
     return t
 
 
+def _short(h: list) -> str:
+    "A history as a short string: whole up to 4 items, else its first and last two items and its length."
+    return repr(h) if len(h) <= 4 else f"[{h[0]!r}, …, {h[-2]!r}, {h[-1]!r}] ({len(h)} items)"
+
+
 def reconstruct(
-    train: pd.DataFrame, valid: pd.DataFrame, test: pd.DataFrame, path=None
+    train: pd.DataFrame, valid: pd.DataFrame, test: pd.DataFrame, path=None, problems: Problems | None = None
 ) -> dict[str, list[str]]:
-    """User -> full item sequence, checked against every given row — train, valid and test — as the
-    leave-one-out split with every training prefix."""
-
-    def by_user(t):
-        return list(zip(t["user_id"], t["hist"], t["item_id"]))
-
-    tr: dict[str, list] = {}
-    for u, h, y in by_user(train):
-        tr.setdefault(u, []).append((h, y))
-    va, te = {}, {}
-    for rows, dst, part in ((valid, va, "validation"), (test, te, "test")):
-        for u, h, y in by_user(rows):
-            if u in dst:
-                raise DataError(f"user {u} has several {part} rows; not a leave-one-out split", path)
-            dst[u] = (h, y)
+    """User -> full item sequence, rebuilt from the rows' content, not their order: position `k` of a
+    sequence is the target of the row whose history is the `k` items before it (the last `L` of them, `L` the
+    longest history of that file, where histories were cut). Training rows fill positions 1..n-3, the
+    validation row n-2 and the test row n-1: every row is used once, or the split is not leave-one-out and
+    the error names the user and the rows that disagree."""
+    parts = (("train", train), ("valid", valid), ("test", test))
+    cut = {part: max(map(len, t["hist"]), default=0) for part, t in parts}
+    where = {part: Path(t.attrs.get("path", path or part)) for part, t in parts}
+    rows: dict[str, dict] = {}
+    for part, t in parts:
+        lines = t.attrs.get("lines") or list(range(2, len(t) + 2))
+        for u, h, y, n in zip(t["user_id"], t["hist"], t["item_id"], lines):
+            rows.setdefault(u, {"train": [], "valid": [], "test": []})[part].append((h, y, n))
     seqs = {}
-    for u, (h, y) in te.items():
-        g = tr.get(u, [])
-        if len(h) + 1 == len(g) + 3 or not g:
-            s = h + [y]
-        else:  # history cut at the maximum length: first item + training targets (by prefix length) + valid + test
-            if u not in va:
-                raise DataError(f"user {u} has training rows but no validation row", path)
-            g = sorted(g, key=lambda r: len(r[0]))
-            s = [g[0][0][0]] + [r[1] for r in g] + [va[u][1], y]
+    for u in pd.unique(pd.Series(list(test["user_id"]) + list(rows))):
+        r = rows[u]
+        for part in ("valid", "test"):
+            if len(r[part]) > 1:
+                at = ", ".join(str(x[2]) for x in r[part][:3])
+                raise DataError(f"user {u} has several {part} rows (lines {at}); not a leave-one-out split",
+                                where[part])
+        if not r["test"]:
+            part = "train" if r["train"] else "valid"
+            raise DataError(f"user {u} has {part} rows but no test row", where[part], r[part][0][2])
+        if r["train"] and not r["valid"]:
+            raise DataError(f"user {u} has training rows but no validation row", where["train"], r["train"][0][2])
+        n = len(r["train"]) + len(r["valid"]) + 2  # every row is one target at positions 1..n-1
+        first = min((x for p in r.values() for x in p), key=lambda x: len(x[0]))[0]
+        if not first:
+            raise DataError(f"user {u} has a row with an empty history", path)
+        pool: dict[tuple, list] = {}
+        for h, y, line in r["train"]:
+            pool.setdefault(tuple(h), []).append((y, line))
+        s = [first[0]]
+        for k in range(1, n):
+            part = "train" if k < n - 2 else "valid" if k == n - 2 else "test"
+            key = tuple(s[max(0, k - cut[part]) :])
+            if part == "train":
+                cands = pool.get(key)
+                if not cands:
+                    left = sorted(x[1] for v in pool.values() for x in v)
+                    raise DataError(
+                        f"user {u}: no training row has the history {_short(list(key))} of position {k}; "
+                        f"rows not matched: lines {', '.join(map(str, left[:3]))}"
+                        + (f" (+{len(left) - 3})" if len(left) > 3 else "") + "; not a leave-one-out split",
+                        where[part],
+                    )
+                if problems is not None and len({y for y, _ in cands}) > 1:
+                    problems.add("unisrec_equal_histories_different_targets (file order used)",
+                                 f"{where[part].name}:{cands[0][1]} (user {u}, position {k})")
+                y, _ = cands.pop(0)
+                if not cands:
+                    del pool[key]
+            else:
+                h, y, line = r[part][0]
+                if list(key) != h:
+                    raise DataError(
+                        f"{part} row of user {u} ({_short(h)} -> {y}) does not match the leave-one-out split: "
+                        f"its other rows put {_short(list(key))} before position {k}",
+                        where[part],
+                        line,
+                    )
+            s.append(y)
         seqs[u] = s
-
-    def matches(s, t, h, y):
-        return s is not None and 0 < t < len(s) and s[t] == y and s[max(0, t - len(h)) : t] == h
-
-    for u, (h, y) in te.items():  # trivially true unless the sequence was rebuilt from the training rows
-        if not matches(seqs[u], len(seqs[u]) - 1, h, y):
-            raise DataError(
-                f"test row of user {u} ({h} -> {y}) does not match the sequence its train and "
-                f"valid rows give: {seqs[u]}",
-                path,
-            )
-    for u, (h, y) in va.items():
-        s = seqs.get(u)
-        if not matches(s, len(s) - 2 if s else 0, h, y):
-            raise DataError(
-                f"valid row of user {u} does not match the leave-one-out split of its sequence {s}", path
-            )
-    for u, g in tr.items():
-        s = seqs.get(u)
-        if s is None or len(g) != max(len(s) - 3, 0):
-            raise DataError(
-                f"user {u} has {len(g)} training rows, leave-one-out of its sequence {s} gives "
-                f"{max(len(s or []) - 3, 0)}",
-                path,
-            )
-        for k, (h, y) in enumerate(sorted(g, key=lambda r: len(r[0])), 1):  # stable: file order past the cut
-            if not matches(s, k, h, y):
-                raise DataError(
-                    f"train row of user {u} ({h} -> {y}) does not match the leave-one-out split "
-                    f"of its sequence {s}",
-                    path,
-                )
     return seqs
 
 
-def _index(path: Path, problems: Problems, what: str) -> dict[str, str]:
-    "`.item2index` / `.user2index`: lines `token<TAB>index`, indices exactly 0..n-1 -> {str(index): token}."
+def _index(path: Path, problems: Problems, what: str, contiguous: bool = True) -> dict[str, str]:
+    """`.item2index` / `.user2index` (or `.item2id` / `.user2id`): lines `token<TAB>index` -> {str(index): token};
+    indices exactly 0..n-1 unless `contiguous` is False (then any distinct non-negative integers)."""
     tok_of, line_of, first = {}, {}, {}
     for n, line in iter_lines(path, problems):
         f = line.split("\t")
@@ -347,12 +466,36 @@ def _index(path: Path, problems: Problems, what: str) -> dict[str, str]:
         tok_of[idx], line_of[idx], first[tok] = tok, n, n
     if not tok_of:
         raise DataError(f"empty file: expected one `{what}<TAB>index` line per {what}", path)
-    gap = next((i for i in range(len(tok_of)) if str(i) not in tok_of), None)
+    gap = next((i for i in range(len(tok_of)) if str(i) not in tok_of), None) if contiguous else None
     if gap is not None:
         raise DataError(
             f"indices are not 0..{len(tok_of) - 1}: {gap} is missing (largest {max(map(int, tok_of))})", path
         )
     return tok_of
+
+
+MAP_NAMES = {"item": ("item2index", "item2id"), "user": ("user2index", "user2id")}  # UniSRec's, then LC-Rec's
+
+
+def id_map(folder: Path, stem: str, what: str, problems: Problems, info: dict, contiguous: bool = True):
+    """`(path, {index: token})` of `<stem>.item2index` or `<stem>.item2id` (`what`: "item" or "user"), or
+    `(None, None)`. With both files, the first is read and the second noted in `info["not_read"]` when it
+    gives the same map; two different maps are an error (which one did the rows use?)."""
+    found = [folder / f"{stem}.{n}" for n in MAP_NAMES[what] if (folder / f"{stem}.{n}").is_file()]
+    if not found:
+        return None, None
+    label = "ASIN" if what == "item" else "user id"
+    maps = [_index(p, problems, label, contiguous) for p in found]
+    if len(found) == 2:
+        if maps[0] != maps[1]:
+            k = next((k for k in maps[0].keys() | maps[1].keys() if maps[0].get(k) != maps[1].get(k)))
+            raise DataError(
+                f"{found[0].name} and {found[1].name} give index {k} different {label}s "
+                f"({maps[0].get(k)!r}, {maps[1].get(k)!r}); keep one",
+                folder,
+            )
+        info.setdefault("not_read", {})[found[1].name] = f"the same map as {found[0].name}"
+    return found[0], maps[0]
 
 
 def _check_items(rows: pd.DataFrame, known: dict, idx_path: Path):
@@ -403,8 +546,9 @@ def _feature(path: Path, n_items: int, dim: int | None = None) -> np.ndarray:
 
 
 def read_unisrec(folder, name: str | None = None, feature_dims: int | dict | None = None) -> RawData:
-    """Read UniSRec downstream data: `.train/.valid/.test.inter`, `.item2index`, `.user2index`, `.text`,
-    `.feat*CLS`. `feature_dims`: the width of every `.feat*` matrix, or {suffix: width}, checked against the
+    """Read UniSRec downstream data: `.train/.valid/.test.inter`, `.item2index` (or `.item2id`), `.user2index`
+    (or `.user2id`), `.text`, `.feat*CLS`. `feature_dims`: the width of every `.feat*` matrix, or
+    {suffix: width}, checked against the
     file size; without it the width is inferred from the size and the item count, and meta.json says so."""
     folder = Path(folder)
     problems = Problems()
@@ -415,13 +559,13 @@ def read_unisrec(folder, name: str | None = None, feature_dims: int | dict | Non
         if not p.exists():
             raise DataError(f"missing {p.name} beside {tr_p.name}", folder)
     train, valid, test = (_rows(p, problems) for p in (tr_p, va_p, te_p))
-    idx_p, u2 = folder / f"{stem}.item2index", folder / f"{stem}.user2index"
-    items_of = _index(idx_p, problems, "ASIN") if idx_p.exists() else None
+    info = {}
+    idx_p, items_of = id_map(folder, stem, "item", problems, info)
+    u2, users = id_map(folder, stem, "user", problems, info)
     if items_of is not None:
         for rows in (train, valid, test):
             _check_items(rows, items_of, idx_p)
-    seqs = reconstruct(train, valid, test, folder)
-    users = _index(u2, problems, "user id") if u2.exists() else None
+    seqs = reconstruct(train, valid, test, folder, problems)
     if users is not None:
         problems.add_all(
             "users_without_user2index (token kept)", [f"user {u}" for u in seqs if u not in users]
@@ -432,7 +576,7 @@ def read_unisrec(folder, name: str | None = None, feature_dims: int | dict | Non
     inter = pd.DataFrame(rows, columns=["user", "item", "timestamp"])
     inter["timestamp"] = inter["timestamp"].astype(np.int64)
     ids = pd.unique(inter["item"])
-    sources = [tr_p, va_p, te_p] + [p for p in (idx_p, u2) if p.exists()]
+    sources = [tr_p, va_p, te_p] + [p for p in (idx_p, u2) if p is not None]
     texts = {}
     tpath = folder / f"{stem}.text"
     if tpath.exists():
@@ -442,7 +586,7 @@ def read_unisrec(folder, name: str | None = None, feature_dims: int | dict | Non
     feats, dims = {}, {}
     for fp in sorted(folder.glob(f"{stem}.feat*")):
         if items_of is None:
-            raise DataError("feature matrix without .item2index to align its rows", fp)
+            raise DataError("feature matrix without .item2index (or .item2id) to align its rows", fp)
         key = fp.suffix.lstrip(".")
         dim = feature_dims.get(key) if isinstance(feature_dims, dict) else feature_dims
         mat = _feature(fp, len(items_of), dim)
@@ -462,6 +606,7 @@ def read_unisrec(folder, name: str | None = None, feature_dims: int | dict | Non
         split="given by the UniSRec files; every train, valid and test row checked against "
         "leave-one-out of the rebuilt sequences",
         info={
+            **info,
             "modalities": ["text"] if tpath.exists() else [],
             "feature_dims": dims,
             "feature_files": {k: list(v[1].shape) for k, v in feats.items()},

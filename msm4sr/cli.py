@@ -229,6 +229,7 @@ def train_job(a) -> dict:
         "deterministic": bool(getattr(a, "deterministic", False)),
         "glibc_tunables": os.environ.get("GLIBC_TUNABLES", ""),  # the allocator setting it ran under
         "config": asdict(cfg),
+        "modalities": model.modalities,  # the features the model was built with: [] for an ID-only model
     }
     for stage in cls.stages[:-1]:  # pre-training (the only earlier stage today)
         if a.pretrain_epochs == 0:

@@ -80,9 +80,10 @@ def open_text(path, errors: str = "strict") -> io.TextIOBase:
 
 
 def iter_lines(
-    path, problems: Problems | None = None, max_bytes: int | None = None
+    path, problems: Problems | None = None, max_bytes: int | None = None, strip: bool = True
 ) -> Iterator[tuple[int, str]]:
-    """Yield `(line_number, line)` for each non-empty line, stripped. A truncated or corrupt gzip raises
+    """Yield `(line_number, line)` for each non-empty line, stripped (with `strip=False` only of its line end, so
+    that a tab-separated line keeps its empty last fields). A truncated or corrupt gzip raises
     `DataError`; invalid UTF-8 and lines over `max_bytes` (default `MAX_LINE_BYTES`, read at call time so
     a user can raise it) are counted in `problems` (errors without it)."""
     path = Path(path)
@@ -118,8 +119,8 @@ def iter_lines(
                     )
                 if n == 1:
                     line = line.removeprefix("\ufeff")  # a byte-order mark is not data
-                if line := line.strip():
-                    yield n, line
+                if line.strip():
+                    yield n, line.strip() if strip else line.rstrip("\r\n")
     except (EOFError, zlib.error, gzip.BadGzipFile) as e:
         raise DataError(
             f"compressed file is truncated or corrupt after line {n} ({e}); download it again", path, n + 1

@@ -16,7 +16,8 @@ __all__ = ['SCHEMA_VERSION', 'MAX_LEN', 'NO_FILTERS', 'ATTRIBUTE_COLUMNS', 'ITEM
            'attribute_arrays', 'merge_attributes', 'build', 'Samples', 'Dataset']
 
 # %% ../nbs/01_dataset.ipynb #23482ef9
-SCHEMA_VERSION = 2  # 2: item attributes (attributes.parquet, meta.json "attributes"); cached folders rebuild
+SCHEMA_VERSION = 3  # 2: item attributes (attributes.parquet, meta.json "attributes"); 3: meta.json "ties", readers
+# of issue 16 (UniSRec by content, .item text, knowledge-graph .link); cached folders rebuild
 MAX_LEN = 50   # paper, Section IV-A: "we set the maximum sequence length to 50"
 
 @dataclass
@@ -45,7 +46,9 @@ class RawData:
     items: pd.DataFrame  # columns item (str), sentences, image_urls, image_paths (lists of str)
     sources: list = field(default_factory=list)  # files read
     problems: Problems = field(default_factory=Problems)
-    timestamp: str = "unix seconds"  # what `timestamp` means: "unix seconds", "day (unix seconds)", "order"
+    # what `timestamp` means: "unix seconds", "unix milliseconds", "day (unix seconds of the date)", "order"
+    # (positions), or "numbers as given (…)" when they are no plausible unix time
+    timestamp: str = "unix seconds"
     features: dict = field(default_factory=dict)  # name -> (source item ids, float32 matrix), optional
     split: str = "leave-one-out"  # or a note that the source's own split was kept
     info: dict = field(default_factory=dict)
@@ -181,6 +184,26 @@ def _filter(df: pd.DataFrame, f: Filters) -> pd.DataFrame:
             return df
 
 
+def _ties(df: pd.DataFrame, kind: str, probs: Problems) -> dict:
+    """Rows that share their user and timestamp with another row (their order is the file order), counted in
+    `probs` with examples and returned for `meta.json`."""
+    tied = df.duplicated(["user", "timestamp"], keep=False).to_numpy()
+    groups = df[tied].groupby(["user", "timestamp"], sort=False).size()
+    out = {
+        "rows": int(tied.sum()),
+        "of": len(df),
+        "groups": len(groups),
+        "ordered_by": "the source's order (timestamps are positions)" if kind == "order"
+        else "file order (position in the source file), as the stable sort keeps it",
+    }
+    if out["rows"]:
+        kind_ = "interactions_tied_on_user_and_timestamp (kept in file order)"
+        for (u, t), k in groups.head(probs.keep).items():
+            probs.add(kind_, f"user {u}, timestamp {t}: {k} rows", n=0)
+        probs.add(kind_, n=out["rows"])
+    return out
+
+
 def build(raw: RawData, filters: Filters | None = None, max_len: int = MAX_LEN) -> "Dataset":
     "Apply the paper's protocol to `raw` and return the canonical `Dataset`."
     f = filters or Filters()
@@ -206,6 +229,7 @@ def build(raw: RawData, filters: Filters | None = None, max_len: int = MAX_LEN) 
             raw.sources[0] if raw.sources else None,
         )
 
+    ties = _ties(df, raw.timestamp, probs)
     user_ids = np.sort(df["user"].unique())
     item_ids = np.sort(df["item"].unique())
     u = pd.Index(user_ids).get_indexer(df["user"]) + 1
@@ -262,6 +286,7 @@ def build(raw: RawData, filters: Filters | None = None, max_len: int = MAX_LEN) 
         "filters": f.to_dict(),
         "max_len": max_len,
         "timestamp": raw.timestamp,
+        "ties": ties,
         "split": raw.split,
         "info": raw.info,
         "problems": probs.to_dict(),

@@ -20,7 +20,8 @@ from .train import (seed_everything, run_stage, grid_search, save_checkpoint, se
 # %% auto #0
 __all__ = ['VARIANTS', 'TABLE2', 'METRICS', 'has_images', 'has_text', 'modalities_of', 'dataset_features', 'Variant',
            'baseline_titles', 'Plan', 'train_variant', 'result_row', 'run_models', 'summarize', 'wide_table',
-           'check_report', 'setup', 'configs', 'own_schedules', 'schedule_notes', 'finish', 'earlier_runs']
+           'check_report', 'setup', 'configs', 'own_schedules', 'modalities_used', 'schedule_notes', 'finish',
+           'earlier_runs']
 
 # %% ../nbs/21_experiments.ipynb #494e8085
 def has_images(ds) -> bool:
@@ -405,6 +406,15 @@ def own_schedules(plan: Plan, classes) -> dict:
     }
 
 
+def modalities_used(title: str, feats) -> list:
+    "The modalities whose features the row `title` used: none for a model that needs none (SASRec, Popularity)."
+    v = VARIANTS.get(title)
+    if v is None or not set(model_class(v.model).needs) & {"modalities", "text", "image"}:
+        return []
+    only = dict(v.overrides).get("modalities")
+    return [m for m in feats if only is None or m in only]
+
+
 def _classes(rows) -> set:
     "The model classes of result rows (by their titles in `VARIANTS`)."
     return {model_class(VARIANTS[r["model"]].model) for r in rows if r["model"] in VARIANTS}
@@ -428,7 +438,7 @@ def schedule_notes(ds, seeds, plan: Plan, feats, dev, rows=()) -> list[str]:
         f"pre-training: {p.epochs} epochs, batch {p.batch_size}; fine-tuning: early stopping on valid R@20, "
         f"patience {f.patience}, at most {f.epochs} epochs, {len(plan.schedules['train'])} grid point(s); "
         f"scores: {plan.model.get('finetune_score', 'cosine')}",
-        f"modalities: {', '.join(feats)}; device: {dev}",
+        f"modalities: {', '.join(feats) or 'none (item IDs only)'}; device: {dev}",
     ]
     for title, stages in own_schedules(plan, classes).items():
         s = stages.get("pretrain")
@@ -505,6 +515,7 @@ def finish(
         own_schedules=own_schedules(plan, _classes(rows)),
         model_config=plan.model,
         modalities=list(feats),
+        modalities_used={m: modalities_used(m, feats) for m in dict.fromkeys(r["model"] for r in rows)},
         feature_stores={m: f.meta.get("store") for m, f in feats.items()},
         notes=notes,
         epochs={

@@ -7,16 +7,18 @@ from __future__ import annotations
 import hashlib, json
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from .core import DataError, data_dir, processed_dir, real_data_dir, sha256_file
+import re
+from .core import DataError, data_dir, open_text, processed_dir, real_data_dir, sha256_file
 from .dataset import Dataset, Filters, NO_FILTERS, build, MAX_LEN, SCHEMA_VERSION
 from .amazon import read_amazon2018
 from .atomic import read_recbole, read_unisrec
 from .s3rec import ATTRIBUTES_SUFFIX, read_s3rec
+from .lcrec import INTER_SUFFIX, read_lcrec
 from .download import download
 from .sample import sample_dir
 
 # %% auto #0
-__all__ = ['AMAZON_2018_MIRRORS', 'DATASETS', 'READERS', 'DatasetSpec', 'amazon2018_spec', 'detect_format', 'resolve',
+__all__ = ['AMAZON_2018_MIRRORS', 'DATASETS', 'READERS', 'FORMATS', 'DatasetSpec', 'amazon2018_spec', 'detect_format', 'resolve',
            'default_filters', 'dataset_filters', 'load_dataset', 'download_images']
 
 # %% ../nbs/06_registry.ipynb #5bdb2130
@@ -33,7 +35,7 @@ class DatasetSpec:
 
     name: str
     title: str
-    format: str  # amazon2018 | recbole | unisrec | s3rec | sample
+    format: str  # amazon2018 | recbole | unisrec | s3rec | lcrec | sample
     paper: str | None = None  # its name in the paper's tables, if it is one of the paper's
     files: dict = field(default_factory=dict)  # file name -> download URLs (mirrors, tried in order)
     note: str = ""
@@ -86,25 +88,54 @@ DATASETS = {
     ]
 }
 READERS = {
-    "amazon2018": read_amazon2018, "recbole": read_recbole, "unisrec": read_unisrec, "s3rec": read_s3rec
+    "amazon2018": read_amazon2018,
+    "recbole": read_recbole,
+    "unisrec": read_unisrec,
+    "s3rec": read_s3rec,
+    "lcrec": read_lcrec,
+}
+FORMATS = {  # what each format expects in a folder (README, "Your own data", shows each with an example)
+    "amazon2018": "raw Amazon 2018 (<Category>_5.json[.gz] reviews + meta_<Category>.json[.gz])",
+    "recbole": "RecBole atomic (<name>.inter; optional .text, .item, .link)",
+    "unisrec": "UniSRec (<name>.train.inter, .valid.inter, .test.inter; optional .item2index, .text, .feat*CLS)",
+    "s3rec": "S³-Rec (<Name>.txt + <Name>_item2attributes.json)",
+    "lcrec": f"LC-Rec (<name>{INTER_SUFFIX}; optional .item2id, .user2id, .item.json)",
 }
 
 # %% ../nbs/06_registry.ipynb #30c9e5c0
+_ASIN_KEY = re.compile(r"""^\s*\{.*?["']asin["']\s*:""")
+
+
+def _amazon_like(p: Path) -> bool:
+    "Whether the first line of a `.json[.gz]` file is an Amazon review or metadata record (it has an `asin`)."
+    try:
+        with open_text(p, errors="replace") as f:
+            return bool(_ASIN_KEY.match(f.readline(4096)))
+    except (OSError, EOFError, ValueError):
+        return False
+
+
 def detect_format(folder: Path) -> str:
-    "amazon2018, unisrec, recbole or s3rec, from the files in `folder`."
+    """amazon2018, unisrec, recbole, s3rec or lcrec, from the files in `folder`; a folder that fits none is an
+    error listing each format and the files it expects."""
+    folder = Path(folder)
     if any(folder.glob(f"*{ATTRIBUTES_SUFFIX}")):  # before amazon2018: it is a .json too
         return "s3rec"
     if any(folder.glob("*.train.inter")):
         return "unisrec"
     if any(folder.glob("*.inter")):
         return "recbole"
-    if any(folder.glob("*.json.gz")) or any(folder.glob("*.json")):
+    if any(folder.glob(f"*{INTER_SUFFIX}")):  # before amazon2018: a .json that holds no review
+        return "lcrec"
+    jsons = sorted(p for pat in ("*.json", "*.json.gz") for p in folder.glob(pat))
+    if any(p.name.startswith("meta_") or p.name.endswith(("_5.json", "_5.json.gz")) for p in jsons) or any(
+        _amazon_like(p) for p in jsons[:5]
+    ):
         return "amazon2018"
+    files = sorted(p.name for p in folder.iterdir() if not p.name.startswith(".")) if folder.is_dir() else []
+    has = ", ".join(files[:6]) + (f" and {len(files) - 6} more" if len(files) > 6 else "") or "nothing"
     raise DataError(
-        "cannot tell the format: expected raw Amazon files (*_5.json.gz + meta_*.json.gz), "
-        "RecBole atomic files (*.inter), UniSRec downstream files (*.train.inter) or the S³-Rec format "
-        f"(<Name>.txt + <Name>{ATTRIBUTES_SUFFIX})",
-        folder,
+        f"cannot tell the format: the folder has {has}; expected one of " + "; ".join(FORMATS.values()), folder
     )
 
 
@@ -156,7 +187,7 @@ def resolve(dataset: str, fetch: bool = False) -> tuple[str, Path, DatasetSpec |
 # %% ../nbs/06_registry.ipynb #d10d7900
 def default_filters(fmt: str) -> Filters:
     "The filters a format gets unless others are asked for: its own split or filtering is kept."
-    return NO_FILTERS if fmt in ("unisrec", "s3rec") else Filters()
+    return NO_FILTERS if fmt in ("unisrec", "s3rec", "lcrec") else Filters()
 
 
 def dataset_filters(
@@ -186,6 +217,7 @@ def _key(fmt: str, files: list[Path], filters: Filters, max_len: int, extra: dic
 
 def _source_files(folder: Path) -> list[Path]:
     pats = ("*.json", "*.json.gz", "*.inter", "*.link", "*.text", "*.item", "*.item2index", "*.user2index")
+    pats += ("*.item2id", "*.user2id", "*.kg")
     pats += ("*.feat*", "*.txt", "*.tsv")
     return sorted({p for pat in pats for p in folder.glob(pat) if p.is_file()})
 
@@ -198,8 +230,11 @@ def load_dataset(
     max_len: int = MAX_LEN,
     check_images: bool = True,
     verbose: bool = True,
+    reader: dict | None = None,
 ) -> Dataset:
-    "The canonical `Dataset` for a registry name or folder, built once and cached under `processed_dir()`."
+    """The canonical `Dataset` for a registry name or folder, built once and cached under `processed_dir()`.
+    `reader`: keyword arguments of the format's reader (e.g. `{"text_fields": ["title"]}` for a RecBole `.item`),
+    over the registry's own; they are part of the cache key."""
     name, folder, spec = resolve(dataset, fetch=download)
     fmt = detect_format(folder)
     filters = filters or default_filters(fmt)
@@ -209,6 +244,7 @@ def load_dataset(
         "images": sorted((p.name, p.stat().st_size) for p in images.iterdir()) if images.is_dir() else []
     }
     kw = {**(spec.reader if spec else {}), **({"check_images": check_images} if fmt == "amazon2018" else {})}
+    kw.update(reader or {})
     extra = {
         "images": hashlib.sha1(json.dumps(extra).encode()).hexdigest(),
         "check_images": check_images,
