@@ -29,6 +29,7 @@ class SINEConfig:
     norm: str = "l2"  # N_1, N_3: "l2" (RecBole) or "layernorm" (the paper's LayerNorm_1, LayerNorm_3)
     layer_norm_eps: float = 1e-12
     init_std: float = 0.01  # the W's ~ N(0, init_std^2) (RecBole initializer_range)
+    frozen_attention: bool = False  # True: the W's stay at their random init (RecBole <= 1.1.1, see above)
     max_len: int = 50  # history length
 
     def __post_init__(self):
@@ -41,6 +42,7 @@ class SINEConfig:
                 "norm": Rule(str, choices=("l2", "layernorm")),
                 "layer_norm_eps": Rule(float, above=0),
                 "init_std": Rule(float, above=0),
+                "frozen_attention": Rule(bool),
             },
         )
         if self.n_interests > self.n_prototypes:
@@ -80,10 +82,15 @@ class SINE(Recommender):
             nn.init.xavier_normal_(e.weight)
         with torch.no_grad():
             self.item_emb.weight[0] = 0
-        w = lambda *shape: nn.Parameter(torch.randn(*shape) * self.cfg.init_std)
-        self.W1, self.w2 = w(D, D), w(D)  # concept activation
-        self.W3, self.w4 = w(D, D), w(D)  # intention assignment (W3) and current intention (W3, w4)
-        self.Wk1, self.wk2 = w(K, D, D), w(K, D)  # attention weighting, one pair per interest slot
+        # W1, w2: concept activation; W3: intention assignment and (with w4) the current intention;
+        # Wk1, wk2: attention weighting, one pair per interest slot
+        shapes = dict(W1=(D, D), w2=(D,), W3=(D, D), w4=(D,), Wk1=(K, D, D), wk2=(K, D))
+        for name, shape in shapes.items():
+            w = torch.randn(*shape) * self.cfg.init_std
+            if self.cfg.frozen_attention:  # RecBole <= 1.1.1: never trained (but kept in checkpoints here)
+                self.register_buffer(name, w)
+            else:
+                setattr(self, name, nn.Parameter(w))
         self.ln2, self.ln4 = nn.LayerNorm(D, eps=eps), nn.LayerNorm(D, eps=eps)
         if self.cfg.norm == "layernorm":
             self.ln1, self.ln3 = nn.LayerNorm(D, eps=eps), nn.LayerNorm(D, eps=eps)
