@@ -25,7 +25,7 @@ class MVRNNConfig:
     """MV-RNN's sizes, variant and loss (defaults: ours where the protocol fixes them, else the authors'
     `prog_lstm_mv.py` and their validated values; see the notes above)."""
 
-    hidden: int = 20  # d: each part of an item vector (ID; each projected modality); the authors'; ours 64
+    hidden: int = 20  # d of each part of an item vector (ID, each modality): the authors' 20; our models' 64
     variant: str = "con"  # "con" [x; P_t f_t; P_v f_v] | "fusion" [x; sum] | "ae" fusion + denoising AE
     loss: str = "ce"  # "ce": softmax over all items (our protocol) | "bpr": the authors', one negative
     feature_dropout: float = 0.3  # "ae": probability that a whole content vector is zeroed (train_fea_zero)
