@@ -39,7 +39,7 @@ def main(argv=None):
     real = os.path.join(root, a.dataset) if root else None
     name = real if real and os.path.isdir(real) else a.dataset
     ds = load_dataset(name, verbose=False)
-    feats = dataset_features(ds, device="cpu")[0]
+    feats = dataset_features(ds, device="cpu", required=False)[0]  # ID-only data: {}
     data, sp = DataInfo.from_dataset(ds, feats), ds.split()
     print(ds, "| modalities:", list(feats), "| threads:", a.threads, flush=True)
     out = {}

@@ -125,8 +125,8 @@ def _variants() -> dict:
 
 VARIANTS = _variants()
 TABLE2 = (  # Table II's line-up so far (plus MSM4SR w/o Pre-train of Table III and a floor), in table order
-    "MSM4SR", "MSM4SR w/o Pre-train", "SASRec", "SASRecM", "MV-RNN", "S3-Rec", "SINE", "LightGCN", "GRCN",
-    "DualGNN", "Popularity",
+    "MSM4SR", "MSM4SR w/o Pre-train", "SASRec", "SASRecM", "MV-RNN", "S3-Rec", "SINE", "DIF-SR", "LightGCN",
+    "GRCN", "DualGNN", "Popularity",
 )
 
 
