@@ -5,7 +5,7 @@ BIN   := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 DATASET ?= sample
 
-.PHONY: venv demo test test-slow export clean-nbs
+.PHONY: venv demo test test-slow export clean-nbs lab kernel browser-check
 
 $(STAMP): pyproject.toml constraints.txt setup.py
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -35,3 +35,27 @@ test-slow: $(STAMP)
 
 export: $(STAMP)
 	$(BIN)/nbdev-clean && $(BIN)/nbdev-export   # clean first: it assigns the cell ids the export refers to
+
+# JupyterLab on 127.0.0.1 (token in the printed URL), opening nbs/00_read_first.ipynb (the reading order).
+# The notebooks' kernel "python3" is shadowed by a project kernel shown as "msm4sr (Python 3.x)": this .venv's
+# Python with glibc's tcache off (kernel.json `env`), registered under build/jupyter, outside the .venv.
+# Reports go to ./reports and data to ./data unless MSM4SR_REPORTS / MSM4SR_DATA say otherwise.
+KERNELS := build/jupyter/share/jupyter
+LAB_PORT ?= 8888
+LAB_ARGS ?= $(if $(filter 0,$(shell id -u)),--allow-root)   # root (containers) needs it
+
+kernel: $(STAMP)
+	$(BIN)/python -m ipykernel install --prefix build/jupyter --name python3 \
+	  --display-name "msm4sr (Python $$($(BIN)/python -c 'import sys; print("%d.%d" % sys.version_info[:2])'))" \
+	  --env GLIBC_TUNABLES glibc.malloc.tcache_count=0 > build/kernel-install.log 2>&1 \
+	  || { cat build/kernel-install.log; exit 1; }
+
+lab: kernel
+	export JUPYTER_PATH=$(CURDIR)/$(KERNELS) HF_HUB_OFFLINE=$${HF_HUB_OFFLINE:-1} \
+	  MSM4SR_REPORTS=$${MSM4SR_REPORTS:-$(CURDIR)/reports} MSM4SR_DATA=$${MSM4SR_DATA:-$(CURDIR)/data} && \
+	$(BIN)/jupyter lab --no-browser --ServerApp.ip=127.0.0.1 --ServerApp.port=$(LAB_PORT) \
+	  --ServerApp.root_dir=$(CURDIR) $(LAB_ARGS) nbs/00_read_first.ipynb
+
+# The notebooks in a real browser (system Chromium): screenshots and result.json in build/browser-check/.
+browser-check: $(STAMP)
+	HF_HUB_OFFLINE=1 $(BIN)/python tests/browser_check.py --out build/browser-check
