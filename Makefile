@@ -22,12 +22,14 @@ demo: $(STAMP)
 	for nb in table1 fig2 table2; do \
 	  $(BIN)/papermill --log-level WARNING nbs/$$nb.ipynb build/runs/$$nb-$(DATASET).ipynb -p dataset $(DATASET) || exit 1; done
 
-# The whole test suite: pytest on the package + every notebook through nbdev-test.
+# The whole test suite: pytest on the package + every notebook through nbdev-test + the notebooks in a real
+# browser (tests/browser_check.sh: skipped with one line where no Chromium can be had).
 # Data and reports go to throw-away folders, so tests never change tracked files.
 test: $(STAMP)
 	export HF_HUB_OFFLINE=1 MSM4SR_DATA=$$(mktemp -d) MSM4SR_REPORTS=$$(mktemp -d) && \
 	$(BIN)/pytest -q && \
-	$(BIN)/nbdev-test --n-workers 2
+	$(BIN)/nbdev-test --n-workers 2 && \
+	tests/browser_check.sh
 
 # Long runs kept out of `make test` (quality checks that repeat a code path the default suite already smokes).
 test-slow: $(STAMP)
@@ -58,4 +60,4 @@ lab: kernel
 
 # The notebooks in a real browser (system Chromium): screenshots and result.json in build/browser-check/.
 browser-check: $(STAMP)
-	HF_HUB_OFFLINE=1 $(BIN)/python tests/browser_check.py --out build/browser-check
+	tests/browser_check.sh
