@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Iterator
 
 # %% auto #0
-__all__ = ['MAX_LINE_BYTES', 'DataError', 'Problems', 'open_text', 'iter_lines', 'clean_leftovers', 'atomic_dir', 'write_atomic',
-           'write_json', 'sha256_file', 'data_dir', 'processed_dir', 'real_data_dir']
+__all__ = ['MAX_LINE_BYTES', 'DataError', 'one_file', 'Problems', 'open_text', 'iter_lines', 'clean_leftovers', 'atomic_dir',
+           'write_atomic', 'write_json', 'sha256_file', 'data_dir', 'processed_dir', 'real_data_dir']
 
 # %% ../nbs/00_core.ipynb #f0616e5c
 class DataError(ValueError):
@@ -20,6 +20,14 @@ class DataError(ValueError):
         self.path, self.line, self.msg = (str(path) if path is not None else None), line, msg
         where = self.path if line is None else f"{self.path}:{line}"
         super().__init__(f"{where}: {msg}" if where else msg)
+
+# %% ../nbs/00_core.ipynb #ccd81eec
+def one_file(folder, pattern: str, what: str) -> Path | None:
+    "The one file of `folder` matching `pattern`, None when there is none; several are a `DataError`."
+    found = sorted(Path(folder).glob(pattern))
+    if len(found) > 1:
+        raise DataError(f"several {what} {[p.name for p in found]}: keep one per folder", folder)
+    return found[0] if found else None
 
 # %% ../nbs/00_core.ipynb #552e70b4
 class Problems:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 import pandas as pd
-from .core import DataError, Problems
+from .core import DataError, Problems, one_file
 from .dataset import RawData
 from .amazon import item_sentences
 from .atomic import id_map, _text_items
@@ -25,14 +25,12 @@ TEXT_FIELDS = ("title", "description")  # item.json fields made into sentences b
 def lcrec_files(folder) -> dict:
     "`stem`, `inter` (`<stem>.inter.json`) and `items` (`<stem>.item.json`, or None) of an LC-Rec folder."
     folder = Path(folder)
-    found = sorted(folder.glob(f"*{INTER_SUFFIX}"))
-    if not found:
+    inter = one_file(folder, f"*{INTER_SUFFIX}", f"{INTER_SUFFIX} files")
+    if inter is None:
         raise DataError(f"no <name>{INTER_SUFFIX} here (LC-Rec layout: {{user: [item, …]}})", folder)
-    if len(found) > 1:
-        raise DataError(f"several {INTER_SUFFIX} files {[p.name for p in found]}: keep one per folder", folder)
-    stem = found[0].name[: -len(INTER_SUFFIX)]
+    stem = inter.name[: -len(INTER_SUFFIX)]
     items = folder / f"{stem}.item.json"
-    return {"stem": stem, "inter": found[0], "items": items if items.is_file() else None}
+    return {"stem": stem, "inter": inter, "items": items if items.is_file() else None}
 
 
 def load_json(path, problems: Problems):

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json, re
 from pathlib import Path
 import pandas as pd
-from .core import DataError, Problems, iter_lines
+from .core import DataError, Problems, iter_lines, one_file
 from .dataset import ATTRIBUTE_COLUMNS, RawData
 
 # %% auto #0
@@ -25,22 +25,15 @@ def s3rec_files(folder) -> dict:
     (`<Name>_item2attributes.json`), `item2asin` and `user2reviewerID` (`*.item2asin.tsv`,
     `*.user2reviewerID.tsv`, or None)."""
     folder = Path(folder)
-    found = sorted(folder.glob(f"*{ATTRIBUTES_SUFFIX}"))
-    if not found:
+    attrs = one_file(folder, f"*{ATTRIBUTES_SUFFIX}", "S³-Rec datasets")
+    if attrs is None:
         raise DataError(f"no <Name>{ATTRIBUTES_SUFFIX} here (S³-Rec data format)", folder)
-    if len(found) > 1:
-        raise DataError(f"several S³-Rec datasets {[p.name for p in found]}: keep one per folder", folder)
-    seq = folder / f"{found[0].name[: -len(ATTRIBUTES_SUFFIX)]}.txt"
+    seq = folder / f"{attrs.name[: -len(ATTRIBUTES_SUFFIX)]}.txt"
     if not seq.is_file():
-        raise DataError(
-            f"{found[0].name} has no {seq.name} beside it (one line per user: user item item …)", folder
-        )
-    out = {"sequences": seq, "attributes": found[0]}
+        raise DataError(f"{attrs.name} has no {seq.name} beside it (one line per user: user item item …)", folder)
+    out = {"sequences": seq, "attributes": attrs}
     for key, pat in (("item2asin", "*.item2asin.tsv"), ("user2reviewerID", "*.user2reviewerID.tsv")):
-        maps = sorted(folder.glob(pat))
-        if len(maps) > 1:
-            raise DataError(f"several {pat} files {[p.name for p in maps]}; keep one", folder)
-        out[key] = maps[0] if maps else None
+        out[key] = one_file(folder, pat, f"{pat} files")
     return out
 
 # %% ../nbs/03a_s3rec.ipynb #14349870
