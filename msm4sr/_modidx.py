@@ -371,6 +371,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                              'msm4sr.core.one_file': ('core.html#one_file', 'msm4sr/core.py'),
                              'msm4sr.core.open_text': ('core.html#open_text', 'msm4sr/core.py'),
                              'msm4sr.core.processed_dir': ('core.html#processed_dir', 'msm4sr/core.py'),
+                             'msm4sr.core.read_json_file': ('core.html#read_json_file', 'msm4sr/core.py'),
                              'msm4sr.core.real_data_dir': ('core.html#real_data_dir', 'msm4sr/core.py'),
                              'msm4sr.core.sha256_file': ('core.html#sha256_file', 'msm4sr/core.py'),
                              'msm4sr.core.write_atomic': ('core.html#write_atomic', 'msm4sr/core.py'),

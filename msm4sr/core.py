@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Iterator
 
 # %% auto #0
-__all__ = ['MAX_LINE_BYTES', 'DataError', 'one_file', 'Problems', 'open_text', 'iter_lines', 'clean_leftovers', 'atomic_dir',
-           'write_atomic', 'write_json', 'sha256_file', 'data_dir', 'processed_dir', 'real_data_dir']
+__all__ = ['MAX_LINE_BYTES', 'DataError', 'one_file', 'read_json_file', 'Problems', 'open_text', 'iter_lines', 'clean_leftovers',
+           'atomic_dir', 'write_atomic', 'write_json', 'sha256_file', 'data_dir', 'processed_dir', 'real_data_dir']
 
 # %% ../nbs/00_core.ipynb #f0616e5c
 class DataError(ValueError):
@@ -28,6 +28,19 @@ def one_file(folder, pattern: str, what: str) -> Path | None:
     if len(found) > 1:
         raise DataError(f"several {what} {[p.name for p in found]}: keep one per folder", folder)
     return found[0] if found else None
+
+# %% ../nbs/00_core.ipynb #bdc7560b
+def read_json_file(path, object_pairs_hook=None):
+    "A whole JSON file; not UTF-8, not JSON (line and column named) or nested too deeply: a `DataError`."
+    path = Path(path)
+    try:
+        return json.loads(path.read_bytes().decode("utf-8"), object_pairs_hook=object_pairs_hook)
+    except UnicodeDecodeError as e:
+        raise DataError(f"not UTF-8 text ({e})", path) from None
+    except json.JSONDecodeError as e:
+        raise DataError(f"not JSON: {e.msg} (column {e.colno})", path, e.lineno) from None
+    except RecursionError:
+        raise DataError("JSON nested too deeply", path) from None
 
 # %% ../nbs/00_core.ipynb #552e70b4
 class Problems:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 import pandas as pd
-from .core import DataError, Problems, one_file
+from .core import DataError, Problems, one_file, read_json_file
 from .dataset import RawData
 from .amazon import item_sentences
 from .atomic import id_map, _text_items
@@ -45,14 +45,7 @@ def load_json(path, problems: Problems):
             out[k] = v
         return out
 
-    try:
-        return json.loads(path.read_bytes().decode("utf-8"), object_pairs_hook=hook)
-    except UnicodeDecodeError as e:
-        raise DataError(f"not UTF-8 text ({e})", path) from None
-    except json.JSONDecodeError as e:
-        raise DataError(f"not JSON: {e.msg} (column {e.colno})", path, e.lineno) from None
-    except RecursionError:
-        raise DataError("JSON nested too deeply", path) from None
+    return read_json_file(path, object_pairs_hook=hook)
 
 
 def _id(v) -> str | None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json, re
 from pathlib import Path
 import pandas as pd
-from .core import DataError, Problems, iter_lines, one_file
+from .core import DataError, Problems, iter_lines, one_file, read_json_file
 from .dataset import ATTRIBUTE_COLUMNS, RawData
 
 # %% auto #0
@@ -68,14 +68,7 @@ class _Pairs(list):
 def read_item2attributes(path, problems: Problems) -> dict[str, list[str]]:
     "`{item id: [attribute id, …]}` (strings) of `<Name>_item2attributes.json`; bad keys and values counted."
     path = Path(path)
-    try:
-        pairs = json.loads(path.read_bytes().decode("utf-8"), object_pairs_hook=_Pairs)
-    except UnicodeDecodeError as e:
-        raise DataError(f"not UTF-8 text ({e})", path) from None
-    except json.JSONDecodeError as e:
-        raise DataError(f"not JSON: {e.msg} (column {e.colno})", path, e.lineno) from None
-    except RecursionError:
-        raise DataError("JSON nested too deeply", path) from None
+    pairs = read_json_file(path, object_pairs_hook=_Pairs)
     if not isinstance(pairs, _Pairs):
         raise DataError('expected one JSON object {"<item id>": [attribute id, …]}', path)
     out, name = {}, path.name
