@@ -76,14 +76,16 @@ def dataset_features(
         )
     elif src != "none":
         raise ValueError(f"unknown image_source {image_source!r}")
-    if "image" not in feats:
-        notes.append("no image modality: MSM4SR runs its unimodal (text) path")
     if not feats and required:
         raise ValueError(
             f"dataset {ds.name!r} has neither text nor images: MSM4SR needs at least one modality"
         )
-    if not feats:
-        notes[-1] = "no item text and no images: the rows that need a modality are not run"
+    if "image" not in feats:
+        notes.append(
+            "no image modality: MSM4SR runs its unimodal (text) path"
+            if feats
+            else "no item text and no images: the rows that need a modality are not run"
+        )
     return feats, notes
 
 # %% ../nbs/21_experiments.ipynb #a93e2b2d
