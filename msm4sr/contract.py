@@ -193,6 +193,10 @@ class Recommender(nn.Module):
     adam_weight_decay: ClassVar[bool] = True  # False: the model has its own penalty; Adam gets none
     baseline: ClassVar[bool] = True  # a baseline of Tables II/IV (the "best baseline" is among these)
     schedules: ClassVar[dict] = {}  # stage -> default Schedule
+    # cross-domain transfer (Table VI): parameter-name prefixes tied to one domain's items or users (never
+    # carried to another domain), and those frozen when fine-tuning on a target (parameter-efficient)
+    domain_params: ClassVar[tuple] = ()
+    transfer_frozen: ClassVar[tuple] = ()
 
     def __init__(self, data: DataInfo | int, cfg=None):
         super().__init__()
