@@ -300,23 +300,24 @@ class MASR(Recommender):
         (cosine or dot with the L2-normalised query) scaled by their similarity and averaged, and what the
         head and tail output layers read (retrieved item embeddings with `copy_*_label`, else the memories:
         tail entries weighted by the softmax of their cosines and averaged, as the authors do)."""
-        c, d = self.cfg, h.shape[-1]
-        q = F.normalize(h.float(), dim=-1)
-        C = self.centroids
-        keys = F.normalize(C, dim=-1) if c.head_similarity == "cosine" else C
-        v, idx = top_k_similar(q, keys, self.has_centroid, c.top_k_head)
-        w = torch.where(torch.isfinite(v), v, torch.zeros_like(v))[..., None]
-        head_feat = (C[idx] * w).mean(1)
-        E = self.item_emb.weight.float()
-        head_in = (E[idx] * w).sum(1) if c.copy_head_label else head_feat
-        flat = self.tail_feats.view(-1, d)
-        v, idx = top_k_similar(q, flat, self.tail_filled.view(-1), c.top_k_tail)
-        w = finite_softmax(v)[..., None]
-        if c.copy_tail_label:
-            tail_in = (E[self.tail_item[idx // c.tail_memory]] * w).sum(1)
-        else:
-            tail_in = (flat[idx] * w).sum(1) / max(idx.shape[1], 1)
-        return head_feat, head_in, tail_in
+        with torch.autocast(h.device.type, enabled=False):  # float32 similarities (bf16 would tie)
+            c, d = self.cfg, h.shape[-1]
+            q = F.normalize(h.float(), dim=-1)
+            C = self.centroids
+            keys = F.normalize(C, dim=-1) if c.head_similarity == "cosine" else C
+            v, idx = top_k_similar(q, keys, self.has_centroid, c.top_k_head)
+            w = torch.where(torch.isfinite(v), v, torch.zeros_like(v))[..., None]
+            head_feat = (C[idx] * w).mean(1)
+            E = self.item_emb.weight.float()
+            head_in = (E[idx] * w).sum(1) if c.copy_head_label else head_feat
+            flat = self.tail_feats.view(-1, d)
+            v, idx = top_k_similar(q, flat, self.tail_filled.view(-1), c.top_k_tail)
+            w = finite_softmax(v)[..., None]
+            if c.copy_tail_label:
+                tail_in = (E[self.tail_item[idx // c.tail_memory]] * w).sum(1)
+            else:
+                tail_in = (flat[idx] * w).sum(1) / max(idx.shape[1], 1)
+            return head_feat, head_in, tail_in
 
     def output(self, h, use_memory: bool | None = None):
         """Logits `[P, n_items]` (items 1..n) of hidden states `h[P, d]`: `out(h)` alone before the memories
@@ -336,12 +337,13 @@ class MASR(Recommender):
     def write_memories(self, f, items):
         """Enqueue L2-normalised states `f[P, d]` labelled with their target `items[P]` (batch order): head
         items into the FIFO bank, then their centroids; tail items into their own FIFOs."""
-        tail = self.is_tail[items]
-        head = ~tail
-        fifo_enqueue(self.head_feats, self.head_items, self.head_count, f[head], items[head])
-        update_centroids(self.centroids, self.has_centroid, self.head_feats, self.head_items, items[head])
-        rows = self.tail_row[items[tail]]
-        item_fifo_enqueue(self.tail_feats, self.tail_filled, self.tail_count, rows, f[tail])
+        with torch.autocast(f.device.type, enabled=False):  # the memories are float32
+            tail = self.is_tail[items]
+            head = ~tail
+            fifo_enqueue(self.head_feats, self.head_items, self.head_count, f[head], items[head])
+            update_centroids(self.centroids, self.has_centroid, self.head_feats, self.head_items, items[head])
+            rows = self.tail_row[items[tail]]
+            item_fifo_enqueue(self.tail_feats, self.tail_filled, self.tail_count, rows, f[tail])
 
     def mcl(self, f, items, generator=None):
         """The memory contrastive loss of the batch's tail states `f` (L2-normalised) against the memories as
