@@ -12,7 +12,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from ..config import ModelConfig, ParamError, Rule, Schedule, check_fields
+from ..config import ModelConfig, Rule, Schedule, check_fields
 from ..contract import Batch, DataInfo, Recommender, register
 from ..dataset import Samples
 from ..model import TransformerLayer
@@ -74,6 +74,8 @@ class MASRConfig(ModelConfig):
                 "memory_start_unit": Rule(str, choices=("batch", "epoch")),
             },
         )
+
+
 # the authors' run (options.py, templates.py train_bert): Adam lr 0.007, batch 128, no weight decay, no clip,
 # 200 epochs, the best validation epoch kept (theirs: Recall@10 over 1,000 sampled negatives; here R@20, full)
 AUTHORS_SCHEDULE = Schedule(
@@ -241,9 +243,9 @@ class MASR(Recommender):
         data = DataInfo.of(data)
         counts = data.item_counts() if data.train_graph is not None else np.zeros(n + 1)  # no data: all tail
         tail = torch.as_tensor(tail_items(counts, c.cold_threshold, c.head_num))
-        rows = torch.full((n + 1,), -1, dtype=torch.long)
-        rows[tail] = torch.arange(int(tail.sum()))
         T = int(tail.sum())
+        rows = torch.full((n + 1,), -1, dtype=torch.long)
+        rows[tail] = torch.arange(T)
         self.mask_id = n + 1
         self.item_emb = nn.Embedding(n + 2, d, padding_idx=0)  # last row: [mask]
         self.pos = nn.Embedding(c.max_len, d)
