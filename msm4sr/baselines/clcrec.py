@@ -126,6 +126,7 @@ class CLCRec(GeneralRecommender):
         "Wei, Wang, Li, Nie, Li, Li & Chua, Contrastive Learning for Cold-Start Recommendation, ACM MM 2021"
     )
     needs = ("graph", "modalities")
+    baseline = False  # Table V's (cold start), not one of Table II's: never Table IV's "best baseline"
     schedules = {  # the authors' lr and batch; the paper's early stopping; `num_epoch` as the cap
         "train": Schedule(epochs=1000, lr=1e-3, batch_size=256, weight_decay=0.0, grad_clip=0.0, patience=10)
     }
