@@ -315,7 +315,7 @@ def pretrain_source(
     seed_everything(seed)
     model = cls(data, cls.stage_config(cfg, "pretrain"))
     res = run_stage(model, train, schedule, "pretrain", device, seed, progress)
-    meta = {"dataset": ds.name, "seed": seed, "pretrain": asdict(res)}
+    meta = {"dataset": ds.name, "seed": seed, "device": str(device), "pretrain": asdict(res)}
     save_source_checkpoint(model.cpu(), folder, data, meta)
     return folder, res, False
 
@@ -416,8 +416,7 @@ def run_table6(models, source_ds, target_ds, source_feats: dict, target_feats: d
                     progress,
                 )
                 earlier = {"pretrain": pre}
-                info = {"checkpoint": str(ck), "checkpoint_reused": reused, "transfer": asdict(rep),
-                        "train_item_ids": train_item_ids, "also_train": list(also_train)}
+                info = {"transfer": asdict(rep), "train_item_ids": train_item_ids, "also_train": list(also_train)}
             elif title in TARGET_ONLY:
                 v = TARGET_ONLY[title]
                 cls = model_class(v.model)
@@ -436,8 +435,9 @@ def run_table6(models, source_ds, target_ds, source_feats: dict, target_feats: d
                 train_loss_first=r.loss[0] if r.loss else None,
                 train_loss_last=r.loss[-1] if r.loss else None,
             )
-            if info:
-                row.update(checkpoint_reused=info["checkpoint_reused"])
+            d = details.setdefault(title, {**info, "parameters": counts})
+            if title in CROSS_MODELS:
+                row.update(checkpoint_reused=reused)
+                d.setdefault("checkpoints", {})[f"seed {seed}"] = {"folder": str(ck), "reused": reused}
             rows.append(row)
-            details.setdefault(title, {**info, "parameters": counts})
     return rows, details
