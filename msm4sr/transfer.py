@@ -248,6 +248,11 @@ def freeze_for_transfer(model, train_item_ids: bool = True, also_train=()) -> di
     `parameter_counts(model)`."""
     check_transfer_prefixes(model)
     cls = type(model)
+    names = [n for n, _ in model.named_parameters() if under(n, cls.transfer_frozen)]
+    dead = [p for p in also_train if not any(under(n, [p]) for n in names)]
+    if dead:
+        frozen = ", ".join(cls.transfer_frozen)
+        raise ValueError(f"also_train {dead}: no frozen parameter ({frozen}) lies under it")
     for n, p in model.named_parameters():
         frozen = under(n, cls.transfer_frozen) and not under(n, also_train)
         if frozen or (not train_item_ids and under(n, cls.domain_params)):
@@ -416,7 +421,8 @@ def run_table6(models, source_ds, target_ds, source_feats: dict, target_feats: d
                     progress,
                 )
                 earlier = {"pretrain": pre}
-                info = {"transfer": asdict(rep), "train_item_ids": train_item_ids, "also_train": list(also_train)}
+                info = {"transfer": asdict(rep), "train_item_ids": train_item_ids,
+                        "also_train": list(also_train)}
             elif title in TARGET_ONLY:
                 v = TARGET_ONLY[title]
                 cls = model_class(v.model)
