@@ -7,17 +7,16 @@ modality encoders trained) with the count of trainable parameters."""
 # %% ../nbs/24_transfer.ipynb #8ae4e6f4
 from __future__ import annotations
 import hashlib, importlib, json, os, time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 import numpy as np
 import pandas as pd
-import torch
-from .core import DataError, data_dir
+from .core import data_dir
 from .dataset import Dataset, Filters, RawData, build
 from .contract import DataInfo, model_class, missing_needs, registered
-from .train import (StageResult, FitResult, run_stage, grid_search, save_checkpoint,
-                          read_checkpoint_config, read_checkpoint_weights, seed_everything)
-from .experiments import Plan, Variant, train_variant, result_row, dataset_features
+from .train import (StageResult, run_stage, grid_search, save_checkpoint, read_checkpoint_config,
+                          read_checkpoint_weights, seed_everything)
+from .experiments import Plan, Variant, train_variant, result_row
 
 # %% auto #0
 __all__ = ['SMOKE_DOMAINS', 'TABLE6', 'CROSS_MODELS', 'TARGET_ONLY', 'RECGURU_MODULE', 'original_user_ids', 'UserOverlap',
