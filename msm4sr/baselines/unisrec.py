@@ -60,8 +60,9 @@ GATE_NOISE_FLOOR = 1e-2  # the reference's minimum noise scale of the gate
 
 
 class WhiteningMoE(nn.Module):
-    """UniSRec's MoE adaptor: `n_experts` parametric-whitening experts `(x - b_k) W_k` (dropout on `x`, one mask
-    per expert) mixed by a softmax gate `x W_g`, with noise `N(0, 1) * (softplus(x W_n) + 0.01)` in training."""
+    """UniSRec's MoE adaptor: `n_experts` parametric-whitening experts `(x - b_k) W_k` (dropout on `x`, one
+    mask per expert) mixed by a softmax gate over `x W_g`, plus `N(0, 1) * (softplus(x W_n) + 0.01)` in
+    training."""
 
     def __init__(
         self,
@@ -113,15 +114,16 @@ def item_drop(history: torch.Tensor, length: torch.Tensor, u: torch.Tensor, rati
 # %% ../../nbs/baselines/unisrec.ipynb #d7f9b1c6
 @register
 class UniSRec(Recommender):
-    """UniSRec: frozen item text vectors through a MoE adaptor of whitening experts into SASRec; pre-trained with
-    sequence-item and sequence-sequence InfoNCE, fine-tuned with CE on cosine / tau logits."""
+    """UniSRec: frozen item text vectors through a MoE adaptor of whitening experts into SASRec; pre-trained
+    with sequence-item and sequence-sequence InfoNCE, fine-tuned with CE on cosine / tau logits."""
 
     name, title, family, Config = "unisrec", "UniSRec", "text pre-training", UniSRecConfig
     citation = (
         "Hou, Mu, Zhao, Li, Ding & Wen, Towards Universal Sequence Representation Learning for Recommender "
         "Systems, KDD 2022"
     )
-    needs, stages, baseline = ("text",), ("pretrain", "train"), False  # Table VI's, not a Table II/IV baseline
+    needs, stages = ("text",), ("pretrain", "train")
+    baseline = False  # Table VI's baseline, not one of Tables II/IV
     domain_params = ("item_emb",)  # the ID embedding: one domain's items
     transfer_frozen = ("seq.pos", "seq.layers")  # finetune.py's fix_enc: position embedding + Transformer
     schedules = {
@@ -145,7 +147,9 @@ class UniSRec(Recommender):
             raise DataError(f"text vectors for {text.shape[0] - 1} items; the data has {self.n_items}")
         self.register_buffer("text", text, persistent=False)  # frozen, rebuilt from the data on load
         c = self.cfg
-        self.adaptor = WhiteningMoE(text.shape[1], c.hidden, c.n_experts, c.moe_dropout, c.noisy_gate, c.init_std)
+        self.adaptor = WhiteningMoE(
+            text.shape[1], c.hidden, c.n_experts, c.moe_dropout, c.noisy_gate, c.init_std
+        )
         self.seq = SequenceTransformer(c)
         self.item_emb = nn.Embedding(self.n_items + 1, c.hidden, padding_idx=0)
         for m in (self.seq, self.item_emb):
@@ -201,7 +205,7 @@ class UniSRec(Recommender):
         return T + self.item_emb.weight.to(T.dtype) if self.cfg.transductive else T
 
     def scores(self, batch: Batch, state: torch.Tensor | None = None) -> torch.Tensor:
-        "cos(s, T_i) / tau for every item (column 0: -inf), `s` the encoder's output over the history's rows of T."
+        "cos(s, T_i) / tau for every item (column 0: -inf); `s`: the encoder over the history's rows of T."
         T = self.item_state() if state is None else state
         s = self.seq(F.embedding(batch.history, T), batch.history, batch.length)
         return item_scores({"text": s}, {"text": T}, "cosine", self.cfg.tau)
