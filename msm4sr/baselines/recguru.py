@@ -69,7 +69,9 @@ class RecGURUConfig:
             },
         )
         if self.hidden % self.n_heads:
-            raise ParamError(f"RecGURUConfig.hidden={self.hidden} must be a multiple of n_heads={self.n_heads}")
+            raise ParamError(
+                f"RecGURUConfig.hidden={self.hidden} must be a multiple of n_heads={self.n_heads}"
+            )
 
     @property
     def critic_width(self) -> int:
@@ -124,8 +126,9 @@ class Critic(nn.Module):
 
 
 def gradient_penalty(critic, real: torch.Tensor, fake: torch.Tensor, alpha: torch.Tensor, weight: float):
-    """WGAN-GP's penalty: `weight * mean_b (||grad_x D(x)|_{x_b}||_2 - 1)^2` at `x_b = a_b real_b + (1 - a_b)
-    fake_b` (`alpha[B, 1]` uniform). Differentiable (`create_graph`): the critic's step descends through it."""
+    """WGAN-GP's penalty: `weight * mean_b (||grad_x D(x)|_{x_b}||_2 - 1)^2` at
+    `x_b = a_b real_b + (1 - a_b) fake_b` (`alpha[B, 1]` uniform). Differentiable (`create_graph`): the
+    critic's step descends through it."""
     x = (alpha * real + (1 - alpha) * fake).detach().requires_grad_(True)
     (g,) = torch.autograd.grad(critic(x).sum(), x, create_graph=True)
     return weight * ((g.norm(2, dim=1) - 1) ** 2).mean()
@@ -144,7 +147,9 @@ class RecGURU(Recommender):
     baseline = False  # a row of Table VI only: the single-domain tables neither run it nor pick it as best
     domain_params = ("items_source", "items_target")
     schedules = {
-        "pretrain": Schedule(epochs=10, lr=1.0, batch_size=1024, weight_decay=0.0, grad_clip=0.0, patience=None),
+        # phase 1's lr: the warm-up schedule's factor (authors 1.0); phases 1-2: epochs of the larger domain
+        "pretrain": Schedule(epochs=10, lr=1.0, batch_size=1024, weight_decay=0.0, grad_clip=0.0,
+                             patience=None),
         "adversarial": Schedule(epochs=10, lr=1e-4, batch_size=1024, weight_decay=0.0, grad_clip=0.0,
                                 patience=None),
         "train": Schedule(),
@@ -189,8 +194,8 @@ class RecGURU(Recommender):
         return [p for n, p in self.named_parameters() if not n.startswith("critic.")]
 
     def user(self, seq: torch.Tensor, n: torch.Tensor, domain: str) -> torch.Tensor:
-        """The generalised user representation `[B, d]`: the shared encoder's output at an [end] token put after
-        each row's items (bidirectional attention, padding masked)."""
+        """The generalised user representation `[B, d]`: the shared encoder's output at an [end] token put
+        after each row's items (bidirectional attention, padding masked)."""
         table = self._table(domain)
         seq, n = last_items(seq, n, self.cfg.max_len)
         x = F.pad(seq, (0, 1)).scatter(1, n[:, None], table.num_embeddings - 1)
@@ -199,11 +204,13 @@ class RecGURU(Recommender):
         return h[torch.arange(len(n), device=h.device), n]
 
     def decode(self, decoder, seq: torch.Tensor, z: torch.Tensor, domain: str) -> torch.Tensor:
-        """`[B, W + 1, d]`: a decoder over `[start, s_1 .. s_W]` (causal self-attention; cross-attention to the
-        user representation `z`). Output `k` predicts `s_{k+1}`; the output after a row's last item, the next."""
+        """`[B, W + 1, d]`: a decoder over `[start, s_1 .. s_W]` (causal self-attention; cross-attention to
+        the user representation `z`). Output `k` predicts `s_{k+1}`; the output after a row's last item, the
+        next item."""
         y = F.pad(seq, (1, 0))  # the start token is row 0 of the table (zeros)
         h = self.drop(self._table(domain)(y) * self.cfg.hidden**0.5 + self.positions[: y.shape[1]])
-        causal = nn.Transformer.generate_square_subsequent_mask(y.shape[1], device=y.device, dtype=h.dtype)
+        W = y.shape[1]  # a boolean mask (True: not attended) suits any dtype autocast gives the queries
+        causal = torch.ones(W, W, dtype=torch.bool, device=y.device).triu(1)
         return decoder(h, z[:, None, :], tgt_mask=causal, tgt_is_causal=True)
 
     def reconstruction_loss(self, seq, n, domain: str, generator=None, z=None) -> torch.Tensor:
@@ -313,8 +320,8 @@ class Cycler:
 
 
 def overlap_rows(overlap, source: UserSequences, target: UserSequences) -> np.ndarray:
-    """`[k', 2]` rows of the two domains' `UserSequences` for the pairs of `overlap` (user ids) where both users
-    have a training part."""
+    """`[k', 2]` rows of the two domains' `UserSequences` for the pairs of `overlap` (user ids) where both
+    users have a training part."""
     a, b = source.row_of[overlap[:, 0]], target.row_of[overlap[:, 1]]
     keep = (a >= 0) & (b >= 0)
     return np.stack([a[keep], b[keep]], 1)
@@ -324,8 +331,10 @@ def check_overlap(overlap, n_source_users: int, n_target_users: int) -> np.ndarr
     "`overlap` as an int64 array `[k, 2]` of (source user id, target user id), each id in range, no repeats."
     a = np.asarray(overlap)
     if a.ndim != 2 or a.shape[1] != 2 or (a.size and not np.issubdtype(a.dtype, np.integer)):
-        raise ValueError(f"overlap: an integer array [k, 2] of (source user, target user), got shape {a.shape}"
-                         f" and dtype {a.dtype}")
+        raise ValueError(
+            f"overlap: an integer array [k, 2] of (source user, target user), got shape {a.shape} "
+            f"and dtype {a.dtype}"
+        )
     a = a.astype(np.int64).reshape(-1, 2)
     for col, n, side in ((0, n_source_users, "source"), (1, n_target_users, "target")):
         bad = (a[:, col] < 1) | (a[:, col] > n)
@@ -356,8 +365,9 @@ def steps_per_epoch(source: UserSequences, target: UserSequences, batch: int) ->
 
 def pretrain_reconstruction(model: RecGURU, source: UserSequences, target: UserSequences, schedule: Schedule,
                             generator, rng: np.random.Generator) -> StageResult:
-    """Phase 1: the two domains' autoencoders (one shared encoder), each step one batch of each domain; Adam
-    (β 0.9/0.98, ε 1e-9) with the Transformer's warm-up schedule (factor `schedule.lr`, warm-up half the steps)."""
+    """Phase 1: the two domains' autoencoders (one shared encoder), each step one batch of each domain;
+    Adam (β 0.9/0.98, ε 1e-9) with the Transformer's warm-up schedule (factor `schedule.lr`, warm-up half
+    the steps)."""
     dev = source.seq.device
     b, steps = steps_per_epoch(source, target, schedule.batch_size)
     total = schedule.epochs * steps
@@ -388,8 +398,9 @@ def pretrain_reconstruction(model: RecGURU, source: UserSequences, target: UserS
 
 # %% ../../nbs/baselines/recguru.ipynb #4da71569
 def critic_step(model: RecGURU, opt, src, tgt, generator) -> torch.Tensor:
-    """One critic update: `E[D(z_target)] - E[D(z_source)] + GP` on representations computed without gradient
-    (the generator is not touched). Returns `[loss, E[D(z_source)] - E[D(z_target)]]` (Wasserstein estimate)."""
+    """One critic update: `E[D(z_target)] - E[D(z_source)] + GP` on representations computed without
+    gradient (the generator is not touched). Returns `[loss, E[D(z_source)] - E[D(z_target)]]` (the
+    Wasserstein estimate)."""
     with torch.no_grad():
         za, zb = model.user(*src, "source"), model.user(*tgt, "target")
     d_real, d_fake = model.critic(za).mean(), model.critic(zb).mean()
@@ -402,7 +413,7 @@ def critic_step(model: RecGURU, opt, src, tgt, generator) -> torch.Tensor:
 
 
 def overlap_loss(model: RecGURU, src, tgt) -> torch.Tensor:
-    "MSE between the two domains' representations of the same users (rows `src[i]` and `tgt[i]` are one user)."
+    "MSE between the two domains' representations of the same users (`src[i]` and `tgt[i]`: one user)."
     return F.mse_loss(model.user(*src, "source"), model.user(*tgt, "target"))
 
 
@@ -427,7 +438,7 @@ def generator_step(model: RecGURU, opt, src, tgt, generator, pairs=None) -> torc
 
 
 def overlap_batch_size(batch: int, n_users: int, k: int) -> int:
-    "The authors' overlap batch: `batch / (n_users // k) + 1`, at least 10, at most `k` (`config_auto4rec.py`)."
+    "The authors' overlap batch: `batch / (n_users // k) + 1`, at least 10, at most `k` (config_auto4rec)."
     return min(k, max(10, int(batch / max(1, n_users // k)) + 1))
 
 
@@ -459,7 +470,8 @@ def adversarial_alignment(model: RecGURU, source: UserSequences, target: UserSeq
         times.append(time.time() - t0)
         losses.append(gs[0])
         curve.append({"epoch": epoch + 1, "critic": cs[0], "wasserstein": cs[1], "generator": gs[0],
-                      "adversarial": gs[1], "recon_source": gs[2], "recon_target": gs[3], "overlap_mse": gs[4]})
+                      "adversarial": gs[1], "recon_source": gs[2], "recon_target": gs[3],
+                      "overlap_mse": gs[4]})
     return _stage("adversarial", schedule, losses, curve, times, dev)
 
 # %% ../../nbs/baselines/recguru.ipynb #2c511d68
@@ -474,7 +486,8 @@ def fit_cross(source_ds, target_ds, overlap, seed: int = 0, device="cpu", schedu
     adversarial alignment (+ the overlap MSE on `overlap`'s users, `[k, 2]` source/target user ids), (3)
     fine-tuning on the target with early stopping on its valid R@20 (`fit`). `schedule`: Schedules by stage
     ('pretrain', 'adversarial', 'train'), the model's defaults for those not given. The `FitResult` (target
-    valid/test metrics, ranks) also carries `.stages` (phases 1-2), `.model` and `.overlap` (pairs given / used)."""
+    valid/test metrics, ranks) also carries `.stages` (phases 1-2), `.model` and `.overlap` (pairs given,
+    pairs used)."""
     cfg = cfg or RecGURUConfig()
     sched = dict(RecGURU.schedules)
     unknown = set(schedule or {}) - set(sched)
@@ -519,7 +532,8 @@ def split_items(ds, fraction: float = 0.5, seed: int = 0, min_user_interactions:
         inter = pd.DataFrame({"user": users.loc[rows["user"]].to_numpy().astype(str),
                               "item": items.loc[rows["item"], "source_id"].to_numpy().astype(str),
                               "timestamp": rows["timestamp"].to_numpy(np.int64)})
-        meta = ds.items[keep[ds.items["item"].to_numpy()]].drop(columns="item").rename(columns={"source_id": "item"})
+        meta = ds.items[keep[ds.items["item"].to_numpy()]]
+        meta = meta.drop(columns="item").rename(columns={"source_id": "item"})
         raw = RawData(f"{ds.name}-{side}", ds.meta.get("format", "derived"), inter, meta,
                       timestamp=ds.meta.get("timestamp", "unix seconds"))
         out.append(build(raw, Filters(min_user_interactions=min_user_interactions),
