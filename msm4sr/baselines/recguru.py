@@ -225,7 +225,7 @@ class RecGURU(Recommender):
         neg = torch.randint(1, table.num_embeddings - 1, (B, W, self.cfg.recon_negatives),
                             generator=generator, device=seq.device)
         pos = (h * table(seq)).sum(-1, keepdim=True)
-        negs = (h[:, :, None, :] * table(neg)).sum(-1).masked_fill(in_rows(seq, neg), float("-inf"))
+        negs = (table(neg) @ h[..., None]).squeeze(-1).masked_fill(in_rows(seq, neg), float("-inf"))
         logits = torch.cat([pos, negs], -1).float()
         real = torch.arange(W, device=seq.device)[None, :] < n[:, None]
         return (torch.logsumexp(logits, -1) - logits[..., 0])[real].mean()
