@@ -38,6 +38,10 @@ class MSM4SR(Recommender):
     name, title, family, Config, baseline = "msm4sr", "MSM4SR", "multimodal pre-training", MSM4SRConfig, False
     citation = "Zhang, Zhou & Shen, Multimodal Pre-training Framework for Sequential Recommendation via Contrastive Learning"
     needs, stages = ("modalities",), ("pretrain", "train")
+    # cross-domain transfer (Table VI, msm4sr.transfer): the item-ID table is the one domain-bound weight; the
+    # target fine-tunes the modality encoders, the Transformer (with positions, input LayerNorm) and the
+    # pre-training-only heads W_t, W_v stay as pre-trained (why: nbs/24_transfer.ipynb)
+    domain_params, transfer_frozen = ("item_emb",), ("seq", "proj")
 
     def __init__(self, data: DataInfo, cfg: MSM4SRConfig | None = None):
         super().__init__(data, cfg)

@@ -18,8 +18,8 @@ from .distributed import rank_world, stepper, all_sum
 # %% auto #0
 __all__ = ['DETERMINISTIC_THREADS', 'seed_everything', 'as_tensors', 'autocast', 'peak_memory_mb', 'set_deterministic',
            'deterministic', 'epoch_batches', 'resident_mb', 'heap_trim_enabled', 'tcache_off', 'release_memory',
-           'HeapTrimmer', 'StageResult', 'FitResult', 'run_stage', 'pretrain', 'fit', 'grid_search', 'save_checkpoint',
-           'read_checkpoint_config', 'load_checkpoint', 'load_model']
+           'HeapTrimmer', 'StageResult', 'FitResult', 'make_optimizer', 'run_stage', 'pretrain', 'fit', 'grid_search',
+           'save_checkpoint', 'read_checkpoint_config', 'read_checkpoint_weights', 'load_checkpoint', 'load_model']
 
 # %% ../nbs/20_train.ipynb #65a5cb7a
 def seed_everything(seed: int):
@@ -221,6 +221,14 @@ def _loss(model, batch, stage):
     return model.loss(batch, stage)["loss"]
 
 
+def make_optimizer(model, schedule: Schedule):
+    """Adam over the parameters that require gradients, and only those: a frozen parameter (e.g. the Transformer
+    in cross-domain fine-tuning, `msm4sr.transfer`) gets no optimizer state and no weight decay. None when
+    nothing is trainable (Popularity)."""
+    params = [p for p in model.parameters() if p.requires_grad]
+    return torch.optim.Adam(params, lr=schedule.lr, weight_decay=schedule.weight_decay) if params else None
+
+
 def run_stage(
     model,
     train,
@@ -244,8 +252,8 @@ def run_stage(
     model.to(device)
     if not model.adam_weight_decay:  # the model regularises itself (e.g. LightGCN's lambda on the batch)
         schedule = replace(schedule, weight_decay=0.0)
-    params = [p for p in model.parameters() if p.requires_grad]
-    opt = torch.optim.Adam(params, lr=schedule.lr, weight_decay=schedule.weight_decay) if params else None
+    opt = make_optimizer(model, schedule)
+    params = [p for g in opt.param_groups for p in g["params"]] if opt else []
     gen = torch.Generator(device=device).manual_seed(seed + 7919 * rank)  # dropout: different per rank
     rng = np.random.default_rng(seed)  # permutation + scalars: shared
     lengths, call = np.asarray(train.length, dtype=np.int64), stepper(model)
@@ -384,8 +392,8 @@ def read_checkpoint_config(folder) -> dict:
     return cfg
 
 
-def load_checkpoint(model, folder) -> dict:
-    "Load weights saved by `save_checkpoint` into `model` (strict, SHA-256 checked); returns the saved config."
+def read_checkpoint_weights(folder) -> tuple[dict, dict]:
+    "`(config, state dict)` of a checkpoint folder, the weights' SHA-256 checked against `config.json`."
     from safetensors.torch import load
     from msm4sr.core import DataError
 
@@ -400,6 +408,12 @@ def load_checkpoint(model, folder) -> dict:
             "damaged after saving",
             w,
         )
+    return cfg, load(data)
+
+
+def load_checkpoint(model, folder) -> dict:
+    "Load weights saved by `save_checkpoint` into `model` (strict, SHA-256 checked); returns the saved config."
+    cfg, weights = read_checkpoint_weights(folder)
     if cfg["class"] != type(model).__name__ or cfg["n_items"] != model.n_items:
         raise ValueError(
             f"checkpoint {folder} holds a {cfg['class']} over {cfg['n_items']} items, "
@@ -413,7 +427,7 @@ def load_checkpoint(model, folder) -> dict:
             f"checkpoint {folder} was saved with {diff}, which this model's config differs from: "
             "rebuild it with load_model(folder, data)"
         )
-    model.load_state_dict(load(data), strict=True)
+    model.load_state_dict(weights, strict=True)
     return cfg
 
 

@@ -132,3 +132,41 @@ def test_general_models_train_on_every_training_pair_with_unseen_negatives():
     dense = torch.tensor(data.train_graph.toarray() > 0)
     eq(int(dense[users[:, None], negs].sum()), 0)
     assert len(torch.unique(negs)) > N_ITEMS // 2  # and they do spread over the items
+
+
+@pytest.mark.parametrize("name", [n for n, c in registered().items() if c.domain_params or c.transfer_frozen])
+def test_declared_transfer_weights_move_between_domains(name, tmp_path):
+    """A model that declares `domain_params` / `transfer_frozen` (Table VI): a checkpoint from a source with other
+    item and user counts loads into the target exactly for the transferable weights, the target's domain weights
+    stay as built, and a short fine-tuning leaves every frozen weight untouched."""
+    from msm4sr.dataset import ItemAttributes as IA
+    from msm4sr.transfer import feature_widths, freeze_for_transfer, load_transferable, save_source_checkpoint
+    cls = registered()[name]
+    data, splits = toy_data()
+    n_src = 20  # source: 20 items, 50 users; target: the toy data's 30 items, 60 users
+    src = DataInfo(N_USERS - 10, n_src, {m: ModalityFeatures(f.x[: n_src + 1], f.counts[: n_src + 1])
+                                         for m, f in data.features.items()},
+                   data.train_graph[: N_USERS - 9, : n_src + 1],
+                   {k: IA(a.ids[: n_src + 1], a.vocab) for k, a in data.attributes.items()})
+    seed_everything(0)
+    source = cls(src, small(cls))
+    with torch.no_grad():
+        for p in source.parameters():
+            p.add_(torch.rand_like(p) + 0.5)  # recognisable values
+    ck = save_source_checkpoint(source, tmp_path / "src", src)
+    target = cls(data, small(cls))
+    built = {k: v.clone() for k, v in target.state_dict().items()}
+    rep = load_transferable(target, ck, feature_widths(data))
+    assert rep.domain and rep.loaded and not rep.fresh and not rep.dropped
+    got, want = target.state_dict(), source.state_dict()
+    for k in rep.loaded:
+        assert torch.equal(got[k], want[k]), k
+    for k in rep.domain:
+        assert torch.equal(got[k], built[k]), k
+    counts = freeze_for_transfer(target)
+    assert 0 < counts["trainable"] < counts["total"]
+    frozen = {k: p.detach().clone() for k, p in target.named_parameters() if not p.requires_grad}
+    run_stage(target, splits["train"], Schedule(epochs=1, batch_size=64, patience=None), progress=False)
+    for k, p in target.named_parameters():
+        if k in frozen:
+            assert torch.equal(p.detach(), frozen[k]), k

@@ -127,3 +127,15 @@ def test_giftcards_attributes_from_metadata(real_data):
     none = {"category": [], "brand": []}
     assert got == {s: want.get(s, none) for s in got}
     assert sum(bool(v["brand"]) for v in got.values()) == ds.meta["attributes"]["brand"]["items"] > 100
+
+
+def test_user_overlap_of_real_pairs(real_data):
+    """Table VI's join (`msm4sr.transfer.user_overlap`): beauty2014 and toys2014 share 2,073 reviewers; office2014's
+    re-numbered user ids make its join with scientific2018 meaningless, which the overlap says."""
+    from msm4sr.transfer import user_overlap
+    ov = user_overlap(load_dataset("beauty2014", verbose=False), load_dataset("toys2014", verbose=False))
+    assert ov.comparable and ov.shared == 2073
+    assert (ov.table["source_id"].is_unique and ov.table["source_user"].between(1, 22363).all()
+            and ov.table["target_user"].between(1, 19412).all())
+    numbered = user_overlap(load_dataset("office2014", verbose=False), load_dataset("scientific2018", verbose=False))
+    assert not numbered.comparable

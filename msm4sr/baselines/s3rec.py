@@ -69,11 +69,10 @@ def pretrain_sequences(history, length, target, max_len: int):
     B, L = history.shape
     seq = F.pad(history, (0, 1)).scatter(1, length[:, None], target[:, None])
     n = length + 1
-    if L + 1 > max_len:  # rows that overflow drop their first item; the others only lose a padding column
-        full = (n > max_len)[:, None]
-        seq = torch.where(full, seq[:, 1 : max_len + 1], seq[:, :max_len])
-        n = n.clamp(max=max_len)
-    return seq, n
+    W = min(L + 1, max_len)
+    start = (n - max_len).clamp(min=0)  # rows longer than max_len drop their first items, however many
+    seq = seq.gather(1, start[:, None] + torch.arange(W, device=seq.device))
+    return seq, n.clamp(max=max_len)
 
 
 @dataclass
