@@ -23,7 +23,8 @@ from ..train import FitResult, StageResult, fit, seed_everything, peak_memory_mb
 __all__ = ['RecGURUConfig', 'sinusoid_positions', 'last_items', 'in_rows', 'Critic', 'gradient_penalty', 'RecGURU',
            'UserSequences', 'Cycler', 'overlap_rows', 'check_overlap', 'noam', 'steps_per_epoch',
            'pretrain_reconstruction', 'critic_step', 'overlap_loss', 'generator_step', 'overlap_batch_size',
-           'adversarial_alignment', 'cross_data', 'fit_cross', 'split_items']
+           'adversarial_alignment', 'cross_data', 'cross_schedules', 'overlap_pairs', 'parameter_count', 'fit_cross',
+           'split_items']
 
 # %% ../../nbs/baselines/recguru.ipynb #273e883b
 @dataclass
@@ -145,7 +146,8 @@ class RecGURU(Recommender):
     Config = RecGURUConfig
     needs = ("domains",)
     baseline = False  # a row of Table VI only: the single-domain tables neither run it nor pick it as best
-    domain_params = ("items_source", "items_target")
+    # no checkpoint transfer (msm4sr.transfer): fit_cross trains both domains' item tables together
+    domain_params = ()
     schedules = {
         # phase 1's lr: the warm-up schedule's factor (authors 1.0); phases 1-2: epochs of the larger domain
         "pretrain": Schedule(epochs=10, lr=1.0, batch_size=1024, weight_decay=0.0, grad_clip=0.0,
@@ -480,16 +482,14 @@ def cross_data(source_ds, target_ds) -> DataInfo:
     return replace(DataInfo.from_dataset(target_ds), domains={"source": DataInfo.from_dataset(source_ds)})
 
 
-def fit_cross(source_ds, target_ds, overlap, seed: int = 0, device="cpu", schedule: dict | None = None,
-              cfg: RecGURUConfig | None = None) -> FitResult:
-    """RecGURU from a source and a target `Dataset`: (1) reconstruction pre-training on both domains, (2)
-    adversarial alignment (+ the overlap MSE on `overlap`'s users, `[k, 2]` source/target user ids), (3)
-    fine-tuning on the target with early stopping on its valid R@20 (`fit`). `schedule`: Schedules by stage
-    ('pretrain', 'adversarial', 'train'), the model's defaults for those not given. The `FitResult` (target
-    valid/test metrics, ranks) also carries `.stages` (phases 1-2), `.model` and `.overlap` (pairs given,
-    pairs used)."""
-    cfg = cfg or RecGURUConfig()
+def cross_schedules(schedule=None) -> dict:
+    """The three phases' `Schedule`s: the model's defaults, updated by a dict by stage ('pretrain',
+    'adversarial', 'train'); a single `Schedule` is the fine-tuning one (phase 3), as Table VI passes it."""
     sched = dict(RecGURU.schedules)
+    if isinstance(schedule, Schedule):
+        schedule = {"train": schedule}
+    if schedule is not None and not isinstance(schedule, dict):
+        raise TypeError(f"schedule: a Schedule or a dict of them by stage, got {type(schedule).__name__}")
     unknown = set(schedule or {}) - set(sched)
     if unknown:
         raise ValueError(f"schedule stages {sorted(unknown)}: RecGURU has {list(sched)}")
@@ -497,7 +497,37 @@ def fit_cross(source_ds, target_ds, overlap, seed: int = 0, device="cpu", schedu
     for k, s in sched.items():
         if not isinstance(s, Schedule):
             raise TypeError(f"schedule[{k!r}] must be a Schedule, got {type(s).__name__}")
-    overlap = check_overlap(overlap, source_ds.n_users, target_ds.n_users)
+    return sched
+
+
+def overlap_pairs(overlap) -> np.ndarray:
+    """The (source user, target user) id pairs of `overlap`: an array `[k, 2]` as is, or the `table` of a
+    `msm4sr.transfer.UserOverlap` (columns `source_user`, `target_user`)."""
+    table = getattr(overlap, "table", None)
+    if table is not None:
+        return table[["source_user", "target_user"]].to_numpy()
+    return np.asarray(overlap)
+
+
+def parameter_count(model) -> dict:
+    "Total and trainable parameters (RecGURU trains all of them; Table VI reports the count)."
+    by = {}
+    for n, p in model.named_parameters():
+        by[n.split(".")[0]] = by.get(n.split(".")[0], 0) + p.numel()
+    total = sum(by.values())
+    return {"total": total, "trainable": total, "frozen": 0, "trainable_by_module": by}
+
+
+def fit_cross(source_ds, target_ds, overlap, seed: int = 0, device="cpu", schedule=None,
+              cfg: RecGURUConfig | None = None) -> FitResult:
+    """RecGURU from a source and a target `Dataset`: (1) reconstruction pre-training on both domains, (2)
+    adversarial alignment (+ the overlap MSE on `overlap`'s users: `[k, 2]` source/target user ids, or a
+    `UserOverlap`), (3) fine-tuning on the target with early stopping on its valid R@20 (`fit`). `schedule`:
+    see `cross_schedules`. The `FitResult` (target valid/test metrics, ranks) also carries `.stages` (phases
+    1-2), `.model`, `.overlap` (pairs given, pairs used) and `.parameter_counts`."""
+    cfg = cfg or RecGURUConfig()
+    sched = cross_schedules(schedule)
+    overlap = check_overlap(overlap_pairs(overlap), source_ds.n_users, target_ds.n_users)
     seed_everything(seed)
     split_s, split_t = source_ds.split(cfg.max_len), target_ds.split(cfg.max_len)
     model = RecGURU(cross_data(source_ds, target_ds), cfg).to(device)
@@ -510,9 +540,10 @@ def fit_cross(source_ds, target_ds, overlap, seed: int = 0, device="cpu", schedu
     res = fit(model, split_t, sched["train"], device, seed, progress=False)
     res.stages, res.model = stages, model
     res.overlap = {"given": len(overlap), "with_training_parts": len(pairs)}
+    res.parameter_counts = parameter_count(model)
     return res
 
-# %% ../../nbs/baselines/recguru.ipynb #0d3a7fd9
+# %% ../../nbs/baselines/recguru.ipynb #11ba383f
 def split_items(ds, fraction: float = 0.5, seed: int = 0, min_user_interactions: int = 3,
                 names=("source", "target")) -> tuple:
     """Two domains from one `Dataset`: its items drawn at random into two disjoint sets (`fraction` to the
