@@ -99,8 +99,13 @@ def test_every_variant_runs_on_the_sample():
     from msm4sr.contract import registered
     own = {c.name: {s: replace(c.schedule(s), epochs=1) for s in c.stages[:-1]} for c in registered().values()}
     plan = Plan({"pretrain": replace(PRETRAIN, epochs=1, batch_size=512), "train": [Schedule(epochs=1)]}, own=own)
-    rows = run_models(ds, {"default": feats, "resnet": resnet}, list(VARIANTS), (0,), plan, progress=False)
-    assert [r["model"] for r in rows] == list(VARIANTS)
+    from msm4sr.analysis import available_models
+    from msm4sr.contract import data_extras
+    names, skipped = available_models(list(VARIANTS), list(feats), ["resnet"], data_extras(ds))
+    # one dataset cannot feed a cross-domain model (RecGURU: fit_cross); it is listed with the reason
+    assert all("needs domains" in n for n in skipped) and len(names) + len(skipped) == len(VARIANTS)
+    rows = run_models(ds, {"default": feats, "resnet": resnet}, names, (0,), plan, progress=False)
+    assert [r["model"] for r in rows] == names
     for r in rows:
         assert 0 <= r["test_R@20"] <= 1 and len(r["ranks"]) == len(ds.split()["test"])     # Fig. 4 needs every row's ranks
         assert ("pretrain_epochs" in r) == VARIANTS[r["model"]].pretrain
