@@ -385,10 +385,11 @@ def configs(
         epochs=finetune_epochs, patience=patience, lr=lr, batch_size=batch_size, weight_decay=weight_decay
     )
     own = {}
-    if baseline_pretrain_epochs is not None:
+    if baseline_pretrain_epochs is not None:  # every stage before fine-tuning (RecGURU's adversarial one too)
         for cls in registered().values():
-            if cls.name != "msm4sr" and "pretrain" in cls.stages[:-1]:
-                own[cls.name] = {"pretrain": replace(cls.schedule("pretrain"), epochs=baseline_pretrain_epochs)}
+            early = [s for s in (*cls.stages[:-1], *cls.schedules) if s not in ("train", cls.stages[-1])]
+            if cls.name != "msm4sr" and early:
+                own[cls.name] = {s: replace(cls.schedule(s), epochs=baseline_pretrain_epochs) for s in early}
     return Plan(
         {
             "pretrain": replace(PRETRAIN, epochs=pretrain_epochs, batch_size=pretrain_batch_size),

@@ -19,8 +19,8 @@ from .train import (StageResult, run_stage, grid_search, save_checkpoint, read_c
 from .experiments import Plan, Variant, train_variant, result_row
 
 # %% auto #0
-__all__ = ['SMOKE_DOMAINS', 'TABLE6', 'CROSS_MODELS', 'TARGET_ONLY', 'RECGURU_MODULE', 'original_user_ids', 'UserOverlap',
-           'user_overlap', 'smoke_domain', 'load_domain', 'under', 'modality_of', 'feature_widths',
+__all__ = ['SMOKE_DOMAINS', 'TABLE6', 'CROSS_MODELS', 'TARGET_ONLY', 'RECGURU_MODULE', 'RECGURU_NAME', 'original_user_ids',
+           'UserOverlap', 'user_overlap', 'smoke_domain', 'load_domain', 'under', 'modality_of', 'feature_widths',
            'check_transfer_prefixes', 'transfer_modalities', 'TransferReport', 'load_transferable',
            'save_source_checkpoint', 'freeze_for_transfer', 'parameter_counts', 'transfer_config', 'checkpoints_dir',
            'source_key', 'pretrain_source', 'fit_transferred', 'recguru_hook', 'table6_rows', 'run_table6']
@@ -345,7 +345,7 @@ def fit_transferred(
 TABLE6 = ("RecGURU", "UniSRec", "MSM4SR w/o Pre-train", "MSM4SR_Cross")  # the paper's row order
 CROSS_MODELS = {"MSM4SR_Cross": "msm4sr", "UniSRec": "unisrec"}  # pre-trained on the source, transferred
 TARGET_ONLY = {"MSM4SR w/o Pre-train": Variant("msm4sr", stages=("train",))}
-RECGURU_MODULE = "msm4sr.baselines.recguru"
+RECGURU_MODULE, RECGURU_NAME = "msm4sr.baselines.recguru", "recguru"
 
 
 def recguru_hook():
@@ -428,7 +428,8 @@ def run_table6(models, source_ds, target_ds, source_feats: dict, target_feats: d
                 r, earlier, _ = train_variant(v, tgt_data, tgt_splits, plan, seed, device, progress)
                 counts = parameter_counts(cls(tgt_data, plan.config(cls, v.overrides)))
             elif title == "RecGURU":
-                schedule = plan.schedules["train"][0]
+                # phases 1-2 as the plan shortens them (baseline_pretrain_epochs), phase 3 the table's fine-tuning
+                schedule = {**plan.own.get(RECGURU_NAME, {}), "train": plan.schedules["train"][0]}
                 r = recguru_hook()(source_ds, target_ds, overlap, seed, device, schedule=schedule)
                 earlier, counts = {}, getattr(r, "parameter_counts", None) or {}
             else:
