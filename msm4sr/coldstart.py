@@ -8,9 +8,9 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 import numpy as np
 from .config import ParamError, Rule
-from .contract import DataInfo, model_class, missing_needs
+from .contract import DataInfo, model_class, missing_needs, registered
 from .dataset import MAX_LEN, Samples, _samples
-from .experiments import VARIANTS, Plan, Variant, baseline_titles, finish, result_row, train_variant
+from .experiments import VARIANTS, Plan, Variant, finish, result_row, train_variant
 from .metrics import metrics_from_ranks
 from .text_features import pick_device
 
@@ -63,10 +63,10 @@ class ColdStart:
         return self.cold[np.asarray(samples.target)]
 
     def splits(self, splits: dict) -> dict:
-        """Table V's splits: the training samples as they are (every model fine-tunes on the complete data), the
-        validation samples whose target is cold (early stopping), and every test sample — its ranks are split by
-        `is_cold` afterwards (`with_groups`), so one evaluation gives both the cold-target table and the
-        warm-target trade-off. Candidates stay all items."""
+        """Table V's splits: the training samples as they are (every model fine-tunes on the complete data),
+        the validation samples whose target is cold (early stopping), and every test sample — its ranks are
+        split by `is_cold` afterwards (`with_groups`), so one evaluation gives both the cold-target table and
+        the warm-target trade-off. Candidates stay all items."""
         test, valid = self.is_cold(splits["test"]), self.is_cold(splits["valid"])
         if not test.any() or not valid.any():
             raise ValueError(
@@ -123,7 +123,8 @@ def warm_pretraining(ds, cs: ColdStart, reading: str = "a", max_len: int | None 
 
 def warm_name(cs: ColdStart, reading: str) -> str:
     "The name of a warm pre-training: in `train_variant`'s cache key, the checkpoint's meta and the report."
-    return f"warm items ({reading}: {READINGS[reading]}; cold = fewer than {cs.threshold} training occurrences)"
+    cold = f"cold = fewer than {cs.threshold} training occurrences"
+    return f"warm items ({reading}: {READINGS[reading]}; {cold})"
 
 # %% ../nbs/23_coldstart.ipynb #8e493e40
 TABLE5 = ("CLCRec", "MASR", "MSM4SR w/o Pre-train", "MSM4SR")  # the paper's rows, in its order
@@ -140,8 +141,8 @@ class ColdRow:
 
 
 def table5_choices() -> tuple:
-    "The rows Table V may ask for: the paper's four, and any registered baseline as a reference row."
-    return tuple(dict.fromkeys(TABLE5 + tuple(baseline_titles())))
+    "The rows Table V may ask for: the paper's four, and any registered model as a reference row (Popularity)."
+    return tuple(dict.fromkeys(TABLE5 + tuple(c.title for c in registered().values())))
 
 
 def table5_rows(titles, modalities, have=(), reading: str = "a", both: bool = False) -> tuple[list, list]:
@@ -179,7 +180,8 @@ def with_groups(row: dict, cold_test: np.ndarray) -> dict:
     """`row` (of `result_row`, with the ranks of every test user) with `test_*` on the cold-target test users,
     `warm_test_*` on the others and `all_test_*` on all of them; the ranks of every test user are kept."""
     ranks, out = np.asarray(row["ranks"]), dict(row)
-    for prefix, keep in (("test", cold_test), ("warm_test", ~cold_test), ("all_test", np.ones_like(cold_test))):
+    groups = (("test", cold_test), ("warm_test", ~cold_test), ("all_test", np.ones_like(cold_test)))
+    for prefix, keep in groups:
         out.update({f"{prefix}_{k}": v for k, v in metrics_from_ranks(ranks[keep]).items()})
     return out
 
@@ -190,7 +192,8 @@ def group_rows(rows: list[dict], keep: np.ndarray, prefix: str = "test") -> list
     out = []
     for r in rows:
         if r.get("ranks") is None:
-            out.append({**r, **{k.replace(prefix, "test", 1): v for k, v in r.items() if k.startswith(prefix + "_")}})
+            stored = {"test" + k[len(prefix) :]: v for k, v in r.items() if k.startswith(prefix + "_")}
+            out.append({**r, **stored})
             continue
         ranks = np.asarray(r["ranks"])[keep]
         out.append({**r, **{f"test_{k}": v for k, v in metrics_from_ranks(ranks).items()}, "ranks": ranks})
@@ -217,7 +220,8 @@ def run_coldstart(
     L = plan.model.get("max_len")
     splits = cs.splits(ds.split(L))
     cold_test = cs.is_cold(splits["test"])
-    warm_sets = {r.reading: (warm_name(cs, r.reading), warm_pretraining(ds, cs, r.reading, L)) for r in rows if r.reading}
+    readings = dict.fromkeys(r.reading for r in rows if r.reading)
+    warm_sets = {x: (warm_name(cs, x), warm_pretraining(ds, cs, x, L)) for x in readings}
     out = []
     for seed in seeds:
         shared = {}  # earlier stages of this seed, by model, features, pre-training data and stage config
@@ -245,7 +249,7 @@ def table5_rules() -> dict:
 
 
 def row_modalities(rows: list, feats) -> dict:
-    "{title: the modalities whose features the `ColdRow` used}: none for a model that needs none (Popularity)."
+    "{title: the modalities whose features the `ColdRow` used}: none for a model that needs none (Popularity)"
     out = {}
     for r in rows:
         if not set(model_class(r.variant.model).needs) & {"modalities", "text", "image"}:
