@@ -222,6 +222,9 @@ def run_coldstart(
     cold_test = cs.is_cold(splits["test"])
     readings = dict.fromkeys(r.reading for r in rows if r.reading)
     warm_sets = {x: (warm_name(cs, x), warm_pretraining(ds, cs, x, L)) for x in readings}
+    empty = [name for name, samples in warm_sets.values() if not len(samples)]
+    if empty:
+        raise ValueError(f"no pre-training sample is left for {'; '.join(empty)}: lower the threshold")
     out = []
     for seed in seeds:
         shared = {}  # earlier stages of this seed, by model, features, pre-training data and stage config
