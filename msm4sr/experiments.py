@@ -181,22 +181,26 @@ def train_variant(
     progress: bool = True,
     shared: dict | None = None,
     checkpoint_dir=None,
+    pretrain_on: tuple | None = None,
 ) -> tuple:
     """Train and evaluate one row for one seed: `(FitResult, {earlier stage: StageResult}, seconds of the last
-    stage with its evaluations)`. Earlier stages
-    (pre-training) are looked up in / stored into `shared` by (model, features, stage config, seed)."""
+    stage with its evaluations)`. Earlier stages (pre-training) train on `splits["train"]`, or on
+    `pretrain_on = (name, Samples)` (Table V: warm items only), and are looked up in / stored into `shared` by
+    (model, features, pre-training data name, seed, stage config)."""
     cls, shared = model_class(v.model), {} if shared is None else shared
     cfg, stages = plan.config(cls, v.overrides), v.stages_of()
     if stages[-1] != "train":
         raise ValueError(f"{v}: the last stage must be 'train' (early-stopped, evaluated)")
     state, earlier = None, {}
+    pre_name, pre_samples = pretrain_on or ("all training samples", splits["train"])
     if len(stages) > 1:
-        key = (cls.name, v.features, seed, tuple((s, repr(cls.stage_config(cfg, s))) for s in stages[:-1]))
+        stage_cfgs = tuple((s, repr(cls.stage_config(cfg, s))) for s in stages[:-1])
+        key = (cls.name, v.features, pre_name, seed, stage_cfgs)
         if key not in shared:
             seed_everything(seed)
             base = cls(data, cls.stage_config(cfg, stages[-2]))
             done = {
-                s: run_stage(base, splits["train"], plan.grid(s, cls)[0], s, device, seed, progress)
+                s: run_stage(base, pre_samples, plan.grid(s, cls)[0], s, device, seed, progress)
                 for s in stages[:-1]
             }
             shared[key] = (copy.deepcopy(base.state_dict()), done)
@@ -208,6 +212,7 @@ def train_variant(
                         "schedules": {s: r.schedule for s, r in done.items()},
                         "seed": seed,
                         "features": v.features,
+                        "pretrain_on": pre_name,
                     },
                 )
         state, earlier = shared[key]
