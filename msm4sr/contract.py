@@ -253,8 +253,12 @@ class Recommender(nn.Module):
 
     @classmethod
     def stage_config(cls, cfg, stage: str):
-        "The part of the config `cfg` that `stage` depends on (all of it unless a model says otherwise)."
-        return cfg
+        """The part of the config `cfg` that `stage` depends on: pre-training resets the config's
+        `FINETUNE_FIELDS` to their defaults, so rows that differ only in fine-tuning share one pre-training."""
+        reset = getattr(cfg, "FINETUNE_FIELDS", ())
+        if stage != "pretrain" or not reset:
+            return cfg
+        return replace(cfg, **{f.name: f.default for f in fields(cfg) if f.name in reset})
 
     @property
     def modalities(self) -> list:

@@ -4,7 +4,7 @@
 
 # %% ../nbs/19_recommenders.ipynb #e80697e7
 from __future__ import annotations
-from dataclasses import fields, replace
+from dataclasses import replace
 import numpy as np
 import torch
 import torch.nn as nn
@@ -55,13 +55,6 @@ class MSM4SR(Recommender):
         for e in self.enc.values():
             e.fusion.apply(lambda x: init_weights(x, self.cfg.init_std))
         self._rng = np.random.default_rng(0)  # per-batch scalars when a batch brings no generator
-
-    @classmethod
-    def stage_config(cls, cfg: MSM4SRConfig, stage: str) -> MSM4SRConfig:
-        "Pre-training ignores the fine-tuning fields: MSM4SR, -T, -V (and other scores) share one pre-training."
-        if stage != "pretrain":
-            return cfg
-        return replace(cfg, **{f.name: f.default for f in fields(cfg) if f.name in cfg.FINETUNE_FIELDS})
 
     def loss(self, batch: Batch, stage: str = "train") -> dict:
         "`pretrain`: Eq. (11); `train`: Eq. (13), plus Eq. (11) when `cfg.e2e` (MSM4SR_E2E)."

@@ -201,13 +201,6 @@ class S3Rec(Recommender):
         ids = torch.as_tensor(attrs.ids, dtype=torch.long)
         self.register_buffer("attr_ids", F.pad(ids, (0, 0, 0, 1)), persistent=False)  # [mask] has none
 
-    @classmethod
-    def stage_config(cls, cfg: S3RecConfig, stage: str) -> S3RecConfig:
-        "Pre-training ignores the fine-tuning loss: the CE and BCE variants share one pre-training."
-        if stage != "pretrain":
-            return cfg
-        return replace(cfg, **{k: getattr(S3RecConfig, k) for k in cfg.FINETUNE_FIELDS})
-
     def encode(self, items, causal: bool = False, packed: bool | None = None):
         """`H[B, W, d]` at every position of left-aligned `items` (0 = padding): attention over the real items
         only, all of them (`causal=False`, pre-training) or the earlier ones (fine-tuning)."""

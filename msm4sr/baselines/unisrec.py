@@ -161,13 +161,6 @@ class UniSRec(Recommender):
     def modalities(self) -> list:
         return ["text"]
 
-    @classmethod
-    def stage_config(cls, cfg: UniSRecConfig, stage: str) -> UniSRecConfig:
-        "Pre-training ignores the fine-tuning fields: inductive and transductive share one pre-training."
-        if stage != "pretrain":
-            return cfg
-        return replace(cfg, **{k: getattr(UniSRecConfig, k) for k in cfg.FINETUNE_FIELDS})
-
     def loss(self, batch: Batch, stage: str = "train") -> dict:
         "`pretrain`: L_SI + lambda L_SS; `train`: cross-entropy over all items of the cosine / tau logits."
         if stage == "pretrain":
