@@ -227,6 +227,7 @@ class MASR(Recommender):
     its own logits with those of a retrieved head-item centroid and retrieved tail-item memories."""
 
     name, title, family, Config = "masr", "MASR", "sequential", MASRConfig
+    baseline = False  # Table V's (long tail), not one of Table II's: never Table IV's "best baseline"
     citation = (
         "Hu, Liu, Miao & Miao, Memory Bank Augmented Long-tail Sequential Recommendation, CIKM 2022"
     )
