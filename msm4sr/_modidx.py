@@ -551,6 +551,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                  'msm4sr.contract.SeenItems.contains': ('contract.html#seenitems.contains', 'msm4sr/contract.py'),
                                  'msm4sr.contract.SeenItems.counts': ('contract.html#seenitems.counts', 'msm4sr/contract.py'),
                                  'msm4sr.contract.SeenItems.pairs': ('contract.html#seenitems.pairs', 'msm4sr/contract.py'),
+                                 'msm4sr.contract.cold_mask': ('contract.html#cold_mask', 'msm4sr/contract.py'),
                                  'msm4sr.contract.data_extras': ('contract.html#data_extras', 'msm4sr/contract.py'),
                                  'msm4sr.contract.interaction_samples': ('contract.html#interaction_samples', 'msm4sr/contract.py'),
                                  'msm4sr.contract.missing_needs': ('contract.html#missing_needs', 'msm4sr/contract.py'),

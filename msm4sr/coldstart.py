@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 import numpy as np
 from .config import ParamError, Rule
-from .contract import DataInfo, model_class, missing_needs, registered
+from .contract import DataInfo, cold_mask, model_class, missing_needs, registered
 from .dataset import MAX_LEN, Samples, _samples
 from .experiments import VARIANTS, Plan, Variant, finish, result_row, train_variant
 from .metrics import metrics_from_ranks
@@ -47,9 +47,7 @@ class ColdStart:
         if isinstance(threshold, bool) or not isinstance(threshold, (int, np.integer)) or threshold < 1:
             raise ParamError(f"cold threshold={threshold!r}: expected an integer >= 1 (the paper's: 10)")
         counts = np.rint(data.item_counts()).astype(np.int64)  # float sums of 0/1 entries: exact
-        cold = counts < threshold
-        cold[0] = False
-        return cls(int(threshold), counts, cold)
+        return cls(int(threshold), counts, cold_mask(counts, threshold))
 
     @property
     def warm(self) -> np.ndarray:

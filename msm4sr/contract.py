@@ -16,8 +16,8 @@ from .core import DataError
 from .dataset import Samples
 
 # %% auto #0
-__all__ = ['MODELS', 'MODEL_MODULES', 'Batch', 'DataInfo', 'interaction_samples', 'SeenItems', 'unseen_negatives', 'NoConfig',
-           'Recommender', 'register', 'registered', 'model_class', 'data_extras', 'missing_needs']
+__all__ = ['MODELS', 'MODEL_MODULES', 'Batch', 'DataInfo', 'cold_mask', 'interaction_samples', 'SeenItems', 'unseen_negatives',
+           'NoConfig', 'Recommender', 'register', 'registered', 'model_class', 'data_extras', 'missing_needs']
 
 # %% ../nbs/15_contract.ipynb #b07a18f0
 @dataclass
@@ -108,6 +108,14 @@ class DataInfo:
         return replace(self, features={m: self.features[m] for m in modalities})
 
 # %% ../nbs/15_contract.ipynb #a3803c5e
+def cold_mask(counts, threshold: int) -> np.ndarray:
+    """Bool `[n_items+1]`: the items with fewer than `threshold` training occurrences `counts` (index = item;
+    never seen: 0, so cold) — Table V's cold rule; row 0, the padding, never."""
+    cold = np.asarray(counts) < threshold
+    cold[0] = False
+    return cold
+
+
 def interaction_samples(graph) -> Samples:
     "One sample per distinct (user, item) pair of the CSR training `graph` (empty histories), by user then item."
     g = graph.tocoo()

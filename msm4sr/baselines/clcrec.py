@@ -13,7 +13,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from ..config import Rule, Schedule, check_fields
-from ..contract import Batch, DataInfo, SeenItems, register
+from ..contract import Batch, DataInfo, SeenItems, cold_mask, register
 from .graph import GeneralRecommender
 
 # %% auto #0
@@ -57,9 +57,7 @@ class CLCRecConfig:
 def cold_items(counts, threshold: int) -> torch.Tensor:
     """Bool `[n_items+1]`: the items with fewer than `threshold` training occurrences `counts` (index = item;
     never seen: 0, so cold). Row 0, the padding, is never cold."""
-    cold = torch.as_tensor(np.asarray(counts)) < threshold
-    cold[0] = False
-    return cold
+    return torch.as_tensor(cold_mask(counts, threshold))
 
 # %% ../../nbs/baselines/clcrec.ipynb #7c1e0a11
 def content_input(vectors: list) -> torch.Tensor:

@@ -13,7 +13,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from ..config import ModelConfig, Rule, Schedule, check_fields
-from ..contract import Batch, DataInfo, Recommender, register
+from ..contract import Batch, DataInfo, Recommender, cold_mask, register
 from ..dataset import Samples
 from ..model import TransformerLayer
 from ..recommenders import init_weights
@@ -88,12 +88,12 @@ def tail_items(counts: np.ndarray, cold_threshold: int = 10, head_num: int | Non
     never tail). The cold rule: fewer than `cold_threshold` interactions (never-seen items included); with
     `head_num`: every item but the `head_num` most frequent seen ones (ties: the smaller id first)."""
     counts = np.asarray(counts)
-    tail = counts < cold_threshold
-    if head_num is not None:
-        order = np.lexsort((np.arange(len(counts)), -counts))  # by count descending, then id
-        head = [i for i in order if i != 0 and counts[i] > 0][:head_num]
-        tail = np.ones(len(counts), bool)
-        tail[head] = False
+    if head_num is None:
+        return cold_mask(counts, cold_threshold)
+    order = np.lexsort((np.arange(len(counts)), -counts))  # by count descending, then id
+    head = [i for i in order if i != 0 and counts[i] > 0][:head_num]
+    tail = np.ones(len(counts), bool)
+    tail[head] = False
     tail[0] = False
     return tail
 
