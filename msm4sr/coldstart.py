@@ -208,11 +208,13 @@ def run_coldstart(
     device: str | None = None,
     progress: bool = True,
     checkpoint_dir=None,
+    skip=(),
 ) -> list[dict]:
     """Train and evaluate every `ColdRow` for every seed on Table V's splits (`ColdStart.splits`): result rows
     with cold-target (`test_*`), warm-target (`warm_test_*`) and all-user (`all_test_*`) test metrics, the
     cold-target validation metrics (`valid_*`), every test user's rank, and the pre-training data
-    (`pretrain_on`). A warm pre-training runs once per seed and reading, under its own name."""
+    (`pretrain_on`). A warm pre-training runs once per seed and reading, under its own name. The (title, seed)
+    pairs in `skip` are not trained (rows an earlier run has: `earlier_runs`)."""
     device, plan = pick_device(device), plan or Plan()
     base = DataInfo.from_dataset(ds, feats)
     L = plan.model.get("max_len")
@@ -227,6 +229,8 @@ def run_coldstart(
     for seed in seeds:
         shared = {}  # earlier stages of this seed, by model, features, pre-training data and stage config
         for row in rows:
+            if (row.title, seed) in skip:
+                continue
             pre = warm_sets.get(row.reading)
             r, earlier, sec = train_variant(
                 row.variant, base, splits, plan, seed, device, progress, shared, checkpoint_dir, pre

@@ -267,8 +267,10 @@ def run_models(
     progress: bool = True,
     checkpoint_dir=None,
     variants: dict | None = None,
+    skip=(),
 ) -> list[dict]:
-    """Train and evaluate every row of `models` (names in `VARIANTS`, or in `variants`) for every seed.
+    """Train and evaluate every row of `models` (names in `VARIANTS`, or in `variants`) for every seed, except
+    the (name, seed) pairs in `skip` (rows an earlier run has: `earlier_runs`).
     `feats` is one feature dict ({'text': ..., 'image': ...}) or a dict of them by name ('default', 'resnet', ...)."""
     device, plan = pick_device(device), plan or Plan()
     table = {**VARIANTS, **(variants or {})}
@@ -279,6 +281,8 @@ def run_models(
     for seed in seeds:
         shared = {}
         for name in models:
+            if (name, seed) in skip:
+                continue
             v = table[name]
             data = replace(base, features=dict(feature_sets[v.features]))
             r, earlier, sec = train_variant(
@@ -546,12 +550,12 @@ def finish(
 def earlier_runs(folders, name: str, ds_name: str, plan: Plan, seeds, feats, have=()) -> tuple[list, list]:
     """`(rows, notes)`: the rows (with test ranks) of earlier runs of report `name` in the report `folders`
     (each holding `<name>_runs.csv`, `<name>_ranks.parquet` and `run.json`), for (model, seed) pairs not in
-    `have`. Each run must be of dataset `ds_name` with these modalities, seeds and plan, else a `ValueError`."""
+    `have`. Each run must be of dataset `ds_name` with these modalities and plan, and with seeds among `seeds`,
+    else a `ValueError`."""
     import json
     from pathlib import Path
 
     want = {
-        "seeds": list(seeds),
         "modalities": list(feats),
         "pretrain": asdict(plan.schedules["pretrain"]),
         "finetune_grid": [asdict(c) for c in plan.schedules["train"]],
@@ -569,6 +573,8 @@ def earlier_runs(folders, name: str, ds_name: str, plan: Plan, seeds, feats, hav
                 f"{f}: no earlier run of {name} (needs run.json with a {name!r} entry and {runs_file.name})"
             )
         diff = {k: {"there": info.get(k), "here": v} for k, v in want.items() if info.get(k) != v}
+        if not set(info.get("seeds") or [None]) <= set(seeds):  # a run without seeds on record never joins
+            diff["seeds"] = {"there": info.get("seeds"), "here": list(seeds)}
         if diff:
             raise ValueError(f"{f}: the earlier run of {name} differs from this one in {json.dumps(diff)}")
         ranks = pd.read_parquet(ranks_file) if ranks_file.is_file() else None
@@ -593,6 +599,6 @@ def earlier_runs(folders, name: str, ds_name: str, plan: Plan, seeds, feats, hav
         if took:
             notes.append(
                 f"rows {', '.join(dict.fromkeys(took))} come from an earlier run of this notebook with the same "
-                f"plan and seeds (commit {str(info.get('commit'))[:12]}, finished {info.get('finished')})"
+                f"plan, seeds {info['seeds']} (commit {str(info.get('commit'))[:12]}, finished {info.get('finished')})"
             )
     return rows, notes
