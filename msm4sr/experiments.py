@@ -320,9 +320,14 @@ def wide_table(
     ours_best: str = "MSM4SR",
     baselines=("SASRec", "SASRecM"),
 ) -> pd.DataFrame:
-    "Metric x model ('mean ± std' when several seeds), %Imp of MSM4SR over the best baseline, the paper's values."
+    """Metric x model ('mean ± std' when several seeds; a row with fewer seeds than the table says how many,
+    never '± 0'), %Imp of MSM4SR over the best baseline, the paper's values."""
     seeds = int(summary["seeds"].max())
-    fmt = (lambda r: f"{r['mean']:.4f} ± {r['std']:.4f}") if seeds > 1 else (lambda r: f"{r['mean']:.4f}")
+
+    def fmt(r):
+        if r["seeds"] > 1:
+            return f"{r['mean']:.4f} ± {r['std']:.4f}"
+        return f"{r['mean']:.4f}" + (" (1 seed)" if seeds > 1 else "")
     t = summary.assign(cell=summary.apply(fmt, axis=1)).pivot(index="metric", columns="model", values="cell")
     t = t.reindex(index=METRICS, columns=list(dict.fromkeys(summary["model"])))
     mean = summary.pivot(index="metric", columns="model", values="mean").reindex(METRICS)
