@@ -31,11 +31,11 @@ demo: $(STAMP)
 # Data and reports go to throw-away folders, so tests never change tracked files. One thread per process
 # (OMP_NUM_THREADS, unless set): nbdev-test runs two kernels on two cores, and torch's default of one thread per
 # core then oversubscribes them (test_every_variant_runs_on_the_sample took 1,004 s with two threads at load 7,
-# 97 s with one at load 5).
+# 97 s with one at load 5). pytest runs on both cores too (pytest-xdist): one process left a core idle ~6 minutes.
 test: $(STAMP)
 	export HF_HUB_OFFLINE=1 MSM4SR_DATA=$$(mktemp -d) MSM4SR_REPORTS=$$(mktemp -d) \
 	  OMP_NUM_THREADS=$${OMP_NUM_THREADS:-1} && \
-	$(BIN)/pytest -q && \
+	$(BIN)/pytest -q -n 2 && \
 	$(BIN)/nbdev-test --n-workers 2 && \
 	tests/browser_check.sh
 
