@@ -556,6 +556,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                  'msm4sr.contract.interaction_samples': ('contract.html#interaction_samples', 'msm4sr/contract.py'),
                                  'msm4sr.contract.missing_needs': ('contract.html#missing_needs', 'msm4sr/contract.py'),
                                  'msm4sr.contract.model_class': ('contract.html#model_class', 'msm4sr/contract.py'),
+                                 'msm4sr.contract.read_modalities': ('contract.html#read_modalities', 'msm4sr/contract.py'),
                                  'msm4sr.contract.register': ('contract.html#register', 'msm4sr/contract.py'),
                                  'msm4sr.contract.registered': ('contract.html#registered', 'msm4sr/contract.py'),
                                  'msm4sr.contract.unseen_negatives': ('contract.html#unseen_negatives', 'msm4sr/contract.py')},

@@ -17,7 +17,8 @@ from .dataset import Samples
 
 # %% auto #0
 __all__ = ['MODELS', 'MODEL_MODULES', 'Batch', 'DataInfo', 'cold_mask', 'interaction_samples', 'SeenItems', 'unseen_negatives',
-           'NoConfig', 'Recommender', 'register', 'registered', 'model_class', 'data_extras', 'missing_needs']
+           'NoConfig', 'Recommender', 'register', 'registered', 'model_class', 'data_extras', 'missing_needs',
+           'read_modalities']
 
 # %% ../nbs/15_contract.ipynb #b07a18f0
 @dataclass
@@ -339,3 +340,9 @@ def missing_needs(cls, modalities, have=()) -> list:
     if "modalities" in cls.needs and not set(modalities) & {"text", "image"}:
         out.append("text or image features")
     return out
+
+
+def read_modalities(cls, modalities) -> list:
+    """The `modalities` whose features `cls` reads: all of them for a model that needs 'modalities', those it
+    names in `needs` otherwise (UniSRec: text), none for an ID-only model."""
+    return [m for m in modalities if "modalities" in cls.needs or m in cls.needs]

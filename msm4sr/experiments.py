@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 import pandas as pd
 import torch
 from .config import Schedule, PRETRAIN, Rule, check_params, grid
-from .contract import DataInfo, registered, model_class
+from .contract import DataInfo, registered, model_class, read_modalities
 from .image_keywords import DEFAULT_CLIP, DEFAULT_N, image_keyword_features
 from .image_features import precomputed_features, resnet_features
 from .metrics import KS
@@ -424,12 +424,13 @@ def own_schedules(plan: Plan, classes) -> dict:
 
 
 def modalities_used(title: str, feats) -> list:
-    "The modalities whose features the row `title` used: none for a model that needs none (SASRec, Popularity)."
+    """The modalities whose features the row `title` used: none for a model that reads none (SASRec, Popularity),
+    only text for UniSRec (`read_modalities`)."""
     v = VARIANTS.get(title)
-    if v is None or not set(model_class(v.model).needs) & {"modalities", "text", "image"}:
+    if v is None:
         return []
     only = dict(v.overrides).get("modalities")
-    return [m for m in feats if only is None or m in only]
+    return [m for m in read_modalities(model_class(v.model), feats) if only is None or m in only]
 
 
 def _classes(rows) -> set:

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 from .core import data_dir
 from .dataset import Dataset, Filters, RawData, build
-from .contract import DataInfo, model_class, missing_needs, registered
+from .contract import DataInfo, model_class, missing_needs, read_modalities, registered
 from .train import (StageResult, run_stage, grid_search, save_checkpoint, read_checkpoint_config,
                           read_checkpoint_weights, seed_everything)
 from .experiments import Plan, Variant, train_variant, result_row
@@ -193,7 +193,8 @@ def load_transferable(model, folder, widths: dict) -> TransferReport:
             f"checkpoint {folder} was pre-trained with another config {{field: (saved, here)}}: {diff}"
         )
     check_transfer_prefixes(model)
-    modes = transfer_modalities(saved["feature_widths"], widths)
+    reads = lambda w: {m: w[m] for m in read_modalities(cls, w)}  # UniSRec's report names text only
+    modes = transfer_modalities(reads(saved["feature_widths"]), reads(widths))
     moved = [m for m, why in modes.items() if why == "transferred"]
     target = model.state_dict()
     source = {k: saved.get(k) for k in ("model", "n_items", "n_users", "dataset")}
