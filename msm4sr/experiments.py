@@ -325,9 +325,9 @@ def wide_table(
     seeds = int(summary["seeds"].max())
 
     def fmt(r):
-        if r["seeds"] > 1:
-            return f"{r['mean']:.4f} ± {r['std']:.4f}"
-        return f"{r['mean']:.4f}" + (" (1 seed)" if seeds > 1 else "")
+        n = int(r["seeds"])
+        cell = f"{r['mean']:.4f} ± {r['std']:.4f}" if n > 1 else f"{r['mean']:.4f}"
+        return cell + (f" ({n} seed{'s' if n > 1 else ''})" if n < seeds else "")
     t = summary.assign(cell=summary.apply(fmt, axis=1)).pivot(index="metric", columns="model", values="cell")
     t = t.reindex(index=METRICS, columns=list(dict.fromkeys(summary["model"])))
     mean = summary.pivot(index="metric", columns="model", values="mean").reindex(METRICS)
@@ -605,6 +605,7 @@ def earlier_runs(folders, name: str, ds_name: str, plan: Plan, seeds, feats, hav
         if took:
             notes.append(
                 f"rows {', '.join(dict.fromkeys(took))} come from an earlier run of this notebook with the same "
-                f"plan, seeds {info['seeds']} (commit {str(info.get('commit'))[:12]}, finished {info.get('finished')})"
+                f"plan, seeds {info['seeds']} (commit {str(info.get('commit'))[:12]}, "
+                f"finished {info.get('finished')})"
             )
     return rows, notes
