@@ -10,14 +10,14 @@ import numpy as np
 from .config import ParamError, Rule
 from .contract import DataInfo, cold_mask, model_class, missing_needs, registered
 from .dataset import MAX_LEN, Samples, _samples
-from .experiments import VARIANTS, Plan, Variant, finish, result_row, train_variant
+from .experiments import VARIANTS, Plan, Variant, finish, result_row, train_variant, variant_modalities
 from .metrics import metrics_from_ranks
 from .text_features import pick_device
 
 # %% auto #0
 __all__ = ['COLD_THRESHOLD', 'READINGS', 'TABLE5', 'NO_ID', 'subset', 'ColdStart', 'warm_pretraining', 'warm_name', 'ColdRow',
-           'table5_choices', 'table5_rows', 'with_groups', 'group_rows', 'run_coldstart', 'table5_rules',
-           'row_modalities', 'finish_table5']
+           'table5_variant', 'table5_choices', 'table5_rows', 'with_groups', 'group_rows', 'run_coldstart',
+           'table5_rules', 'row_modalities', 'finish_table5']
 
 # %% ../nbs/23_coldstart.ipynb #976291d4
 COLD_THRESHOLD = 10  # Section IV-G-1: items that "appear less than 10 times" in the training set are cold
@@ -138,6 +138,16 @@ class ColdRow:
     reading: str | None = None
 
 
+def table5_variant(title: str) -> Variant | None:
+    """The `Variant` a Table V row of this title trains: MSM4SR's rows (also `MSM4SR (reading x)`) fine-tune
+    without item-ID embeddings; any other title is the model of that title in `VARIANTS` (None if none)."""
+    if title == "MSM4SR w/o Pre-train":
+        return Variant("msm4sr", stages=("train",), overrides=NO_ID)
+    if title == "MSM4SR" or title.startswith("MSM4SR (reading "):
+        return Variant("msm4sr", overrides=NO_ID)
+    return VARIANTS.get(title)
+
+
 def table5_choices() -> tuple:
     "The rows Table V may ask for: the paper's four, and any registered model as a reference row (Popularity)."
     return tuple(dict.fromkeys(TABLE5 + tuple(c.title for c in registered().values())))
@@ -153,17 +163,16 @@ def table5_rows(titles, modalities, have=(), reading: str = "a", both: bool = Fa
         raise ParamError(f"warm_reading={reading!r}: expected one of {', '.join(map(repr, READINGS))}")
     rows, notes = [], []
     for t in titles:
-        if t == "MSM4SR w/o Pre-train":
-            rows.append(ColdRow(t, Variant("msm4sr", stages=("train",), overrides=NO_ID)))
+        v = table5_variant(t)
+        if v is None:
+            notes.append(f"{t}: not run — no model of this title is registered in this build")
         elif t == "MSM4SR":
-            rows.append(ColdRow(t, Variant("msm4sr", overrides=NO_ID), reading))
+            rows.append(ColdRow(t, v, reading))
             if both:
                 other = next(r for r in READINGS if r != reading)
-                rows.append(ColdRow(f"MSM4SR (reading {other})", Variant("msm4sr", overrides=NO_ID), other))
-        elif t in VARIANTS:
-            rows.append(ColdRow(t, VARIANTS[t]))
+                rows.append(ColdRow(f"MSM4SR (reading {other})", v, other))
         else:
-            notes.append(f"{t}: not run — no model of this title is registered in this build")
+            rows.append(ColdRow(t, v))
     keep = []
     for r in rows:
         lacks = missing_needs(model_class(r.variant.model), modalities, have)
@@ -254,15 +263,8 @@ def table5_rules() -> dict:
 
 
 def row_modalities(rows: list, feats) -> dict:
-    "{title: the modalities whose features the `ColdRow` used}: none for a model that needs none (Popularity)"
-    out = {}
-    for r in rows:
-        if not set(model_class(r.variant.model).needs) & {"modalities", "text", "image"}:
-            out[r.title] = []
-            continue
-        only = dict(r.variant.overrides).get("modalities")
-        out[r.title] = [m for m in feats if only is None or m in only]
-    return out
+    "{title: the modalities whose features the `ColdRow` used}: none for a model that reads none (Popularity)"
+    return {r.title: variant_modalities(r.variant, feats) for r in rows}
 
 
 def finish_table5(folder, rows: list, results: list, t0, dataset, dev, seeds, plan, feats, notes, outputs,
@@ -274,6 +276,8 @@ def finish_table5(folder, rows: list, results: list, t0, dataset, dev, seeds, pl
     models = list(dict.fromkeys(r["model"] for r in results))
     info = finish(folder, "table5", results, t0, dataset, dev, seeds, models, plan, feats, notes, outputs,
                   cold_start=protocol, **extra)
-    info["modalities_used"] = {**info["modalities_used"], **row_modalities(rows, feats)}
+    # every row's, also those joined from earlier runs (`runs_from`): `finish` knows only `VARIANTS`' titles
+    used = {t: variant_modalities(v, feats) for t in models if (v := table5_variant(t)) is not None}
+    info["modalities_used"] = {**info["modalities_used"], **used, **row_modalities(rows, feats)}
     record_run(folder, "table5", info)
     return info

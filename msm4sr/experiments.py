@@ -20,8 +20,8 @@ from .train import (seed_everything, run_stage, grid_search, save_checkpoint, se
 # %% auto #0
 __all__ = ['VARIANTS', 'TABLE2', 'METRICS', 'has_images', 'has_text', 'modalities_of', 'dataset_features', 'Variant',
            'baseline_titles', 'Plan', 'train_variant', 'result_row', 'run_models', 'summarize', 'wide_table',
-           'check_report', 'setup', 'configs', 'own_schedules', 'modalities_used', 'schedule_notes', 'finish',
-           'earlier_runs']
+           'check_report', 'setup', 'configs', 'own_schedules', 'variant_modalities', 'modalities_used',
+           'schedule_notes', 'finish', 'earlier_runs']
 
 # %% ../nbs/21_experiments.ipynb #494e8085
 def has_images(ds) -> bool:
@@ -423,14 +423,17 @@ def own_schedules(plan: Plan, classes) -> dict:
     }
 
 
-def modalities_used(title: str, feats) -> list:
-    """The modalities whose features the row `title` used: none for a model that reads none (SASRec, Popularity),
-    only text for UniSRec (`read_modalities`)."""
-    v = VARIANTS.get(title)
-    if v is None:
-        return []
+def variant_modalities(v: Variant, feats) -> list:
+    """The modalities whose features a row training `v` uses: those its model reads (`read_modalities`: none for
+    SASRec or Popularity, text for UniSRec), narrowed by the variant's own `modalities` override."""
     only = dict(v.overrides).get("modalities")
     return [m for m in read_modalities(model_class(v.model), feats) if only is None or m in only]
+
+
+def modalities_used(title: str, feats) -> list:
+    "The modalities whose features the row `title` (of `VARIANTS`; any other: none) used."
+    v = VARIANTS.get(title)
+    return [] if v is None else variant_modalities(v, feats)
 
 
 def _classes(rows) -> set:
