@@ -855,6 +855,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                  'msm4sr.transfer.feature_widths': ('transfer.html#feature_widths', 'msm4sr/transfer.py'),
                                  'msm4sr.transfer.fit_transferred': ('transfer.html#fit_transferred', 'msm4sr/transfer.py'),
                                  'msm4sr.transfer.freeze_for_transfer': ('transfer.html#freeze_for_transfer', 'msm4sr/transfer.py'),
+                                 'msm4sr.transfer.joined_details': ('transfer.html#joined_details', 'msm4sr/transfer.py'),
                                  'msm4sr.transfer.load_domain': ('transfer.html#load_domain', 'msm4sr/transfer.py'),
                                  'msm4sr.transfer.load_transferable': ('transfer.html#load_transferable', 'msm4sr/transfer.py'),
                                  'msm4sr.transfer.modality_of': ('transfer.html#modality_of', 'msm4sr/transfer.py'),

@@ -556,11 +556,14 @@ def finish(
     return info
 
 # %% ../nbs/21_experiments.ipynb #14965478
-def earlier_runs(folders, name: str, ds_name: str, plan: Plan, seeds, feats, have=()) -> tuple[list, list]:
+def earlier_runs(
+    folders, name: str, ds_name: str, plan: Plan, seeds, feats, have=(), same: dict | None = None
+) -> tuple[list, list]:
     """`(rows, notes)`: the rows (with test ranks) of earlier runs of report `name` in the report `folders`
     (each holding `<name>_runs.csv`, `<name>_ranks.parquet` and `run.json`), for (model, seed) pairs not in
-    `have`. Each run must be of dataset `ds_name` with these modalities and plan, and with seeds among `seeds`,
-    else a `ValueError`."""
+    `have`. Each run must be of dataset `ds_name` with these modalities and plan, with seeds among `seeds` and
+    with the run.json fields in `same` equal to these (Table VI: its source, what fine-tuning trains), else a
+    `ValueError`."""
     import json
     from pathlib import Path
 
@@ -569,6 +572,7 @@ def earlier_runs(folders, name: str, ds_name: str, plan: Plan, seeds, feats, hav
         "pretrain": asdict(plan.schedules["pretrain"]),
         "finetune_grid": [asdict(c) for c in plan.schedules["train"]],
         "model_config": plan.model,
+        **(same or {}),
     }
     want = json.loads(json.dumps(want))  # tuples become lists, as in run.json
     rows, notes, have = [], [], set(have)

@@ -23,7 +23,8 @@ __all__ = ['SMOKE_DOMAINS', 'TABLE6', 'CROSS_MODELS', 'TARGET_ONLY', 'RECGURU_MO
            'UserOverlap', 'user_overlap', 'smoke_domain', 'load_domain', 'under', 'modality_of', 'feature_widths',
            'check_transfer_prefixes', 'transfer_modalities', 'TransferReport', 'load_transferable',
            'save_source_checkpoint', 'freeze_for_transfer', 'parameter_counts', 'transfer_config', 'checkpoints_dir',
-           'source_key', 'pretrain_source', 'fit_transferred', 'recguru_hook', 'table6_rows', 'run_table6']
+           'source_key', 'pretrain_source', 'fit_transferred', 'recguru_hook', 'table6_rows', 'run_table6',
+           'joined_details']
 
 # %% ../nbs/24_transfer.ipynb #9973a1cf
 def original_user_ids(ds) -> bool:
@@ -397,9 +398,10 @@ def table6_rows(models, source_ds, target_ds, source_feats: dict, target_feats: 
 
 def run_table6(models, source_ds, target_ds, source_feats: dict, target_feats: dict, overlap: UserOverlap,
                seeds=(0,), plan: Plan | None = None, device="cpu", train_item_ids: bool = True, also_train=(),
-               progress: bool = True, root=None) -> tuple[list, dict]:
-    """Train and evaluate every runnable row for every seed: `(rows, details)`; rows as `result_row` plus the
-    parameter counts; details per row: the transfer report, the source checkpoint, whether it was reused."""
+               progress: bool = True, root=None, skip=()) -> tuple[list, dict]:
+    """Train and evaluate every runnable row for every seed, except the (title, seed) pairs in `skip` (rows an
+    earlier run has: `earlier_runs`): `(rows, details)`; rows as `result_row` plus the parameter counts;
+    details per row: the transfer report, the source checkpoint, whether it was reused."""
     plan = plan or Plan()
     max_len = plan.model.get("max_len")
     src_data = DataInfo.from_dataset(source_ds, source_feats)
@@ -408,6 +410,8 @@ def run_table6(models, source_ds, target_ds, source_feats: dict, target_feats: d
     rows, details = [], {}
     for seed in seeds:
         for title in models:
+            if (title, seed) in skip:
+                continue
             t0, info = time.time(), {}
             if title in CROSS_MODELS:
                 cls = model_class(CROSS_MODELS[title])
@@ -448,3 +452,19 @@ def run_table6(models, source_ds, target_ds, source_feats: dict, target_feats: d
                 d.setdefault("checkpoints", {})[f"seed {seed}"] = {"folder": str(ck), "reused": reused}
             rows.append(row)
     return rows, details
+
+def joined_details(details: dict, folders) -> dict:
+    """`details` (of `run_table6`) with the rows of earlier Table VI runs in `folders` (`runs_from`) added: a
+    title this run trained keeps its details; another takes those of the most recently finished run that has it
+    (its transfer report written by the newest code), and every run's source checkpoints are listed."""
+    import json
+    from pathlib import Path
+
+    infos = [json.loads((Path(f) / "run.json").read_text())["table6"] for f in folders or ()]
+    out = {t: {**d, "checkpoints": dict(d.get("checkpoints") or {})} for t, d in details.items()}
+    for info in sorted(infos, key=lambda i: i.get("finished") or "", reverse=True):
+        for title, d in (info.get("transfer") or {}).items():
+            mine = out.setdefault(title, {**d, "checkpoints": {}})
+            for seed, ck in (d.get("checkpoints") or {}).items():
+                mine["checkpoints"].setdefault(seed, ck)
+    return {t: {k: v for k, v in d.items() if k != "checkpoints" or v} for t, d in out.items()}
