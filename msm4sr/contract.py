@@ -164,19 +164,26 @@ def unseen_negatives(
     seen: SeenItems,
     generator: torch.Generator | None = None,
     max_rounds: int = 1000,
+    pool: torch.Tensor | None = None,
+    available: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    "`[B, n]` items drawn uniformly from 1..n_items, none a training positive of its row's user."
-    full = seen.counts(users) >= seen.n_items
-    if bool(full.any()):
-        raise ValueError(f"user(s) {users[full][:5].tolist()} interacted with every item: no negative exists")
-    dev = users.device
-    neg = torch.randint(1, seen.n_items + 1, (len(users), n), generator=generator, device=dev)
+    """`[B, n]` items drawn uniformly (with replacement) from the item ids `pool` (None: 1..n_items), none a
+    training positive of its row's user. `available[u]`: how many pool items user u did not train on (needed
+    with a `pool`; CLCRec draws from its warm items); a user with none left is an error."""
+    left = seen.n_items - seen.counts(users) if pool is None else available[users]
+    if bool((left <= 0).any()):
+        what = "every item" if pool is None else "every item of the pool"
+        raise ValueError(f"user(s) {users[left <= 0][:5].tolist()} interacted with {what}: no negative exists")
+    size = seen.n_items if pool is None else len(pool)
+    pick = lambda k: k + 1 if pool is None else pool[k]  # randint(size) + 1 draws what randint(1, size + 1) does
+    draw = lambda *shape: pick(torch.randint(size, shape, generator=generator, device=users.device))
+    neg = draw(len(users), n)
     for _ in range(max_rounds):
         bad = seen.contains(users, neg)
         k = int(bad.sum())
         if k == 0:
             return neg
-        neg[bad] = torch.randint(1, seen.n_items + 1, (k,), generator=generator, device=dev)
+        neg[bad] = draw(k)
     raise RuntimeError(f"no unseen negatives after {max_rounds} rounds of redrawing")
 
 # %% ../nbs/15_contract.ipynb #07f5021c

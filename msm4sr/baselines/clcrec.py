@@ -13,12 +13,11 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from ..config import Rule, Schedule, check_fields
-from ..contract import Batch, DataInfo, SeenItems, cold_mask, register
+from ..contract import Batch, DataInfo, cold_mask, register, unseen_negatives
 from .graph import GeneralRecommender
 
 # %% auto #0
-__all__ = ['CLCRecConfig', 'cold_items', 'content_input', 'candidate_logits', 'info_nce', 'hybrid_mask', 'pool_negatives',
-           'CLCRec']
+__all__ = ['CLCRecConfig', 'cold_items', 'content_input', 'candidate_logits', 'info_nce', 'hybrid_mask', 'CLCRec']
 
 # %% ../../nbs/baselines/clcrec.ipynb #7c1e0a05
 @dataclass
@@ -88,32 +87,6 @@ def hybrid_mask(shape, p: float, mode: str = "bernoulli", generator=None, device
     mask = torch.zeros(n, dtype=torch.bool, device=device)
     mask[torch.randint(n, (int(n * p),), generator=generator, device=device)] = True
     return mask.view(shape)
-
-# %% ../../nbs/baselines/clcrec.ipynb #7c1e0a15
-def pool_negatives(
-    users: torch.Tensor,
-    n: int,
-    seen: SeenItems,
-    pool: torch.Tensor,
-    available: torch.Tensor,
-    generator: torch.Generator | None = None,
-    max_rounds: int = 1000,
-) -> torch.Tensor:
-    """`[B, n]` items drawn uniformly (with replacement) from the item ids `pool`, none a training positive of
-    its row's user; `available[u]`: how many pool items user u did not train on (0: nothing to draw, an
-    error)."""
-    empty = available[users] == 0
-    if bool(empty.any()):
-        raise ValueError(f"user(s) {users[empty][:5].tolist()} trained on every warm item: no warm negative")
-    draw = lambda *shape: pool[torch.randint(len(pool), shape, generator=generator, device=pool.device)]
-    neg = draw(len(users), n)
-    for _ in range(max_rounds):
-        bad = seen.contains(users, neg)
-        k = int(bad.sum())
-        if k == 0:
-            return neg
-        neg[bad] = draw(k)
-    raise RuntimeError(f"no unseen warm negatives after {max_rounds} rounds of redrawing")
 
 # %% ../../nbs/baselines/clcrec.ipynb #7c1e0a16
 @register
@@ -197,8 +170,8 @@ class CLCRec(GeneralRecommender):
         c, users = self.cfg, batch.users
         neg = batch.negatives
         if c.negatives_from == "warm":
-            neg = pool_negatives(users, c.num_neg, self.seen_items(users.device), self.warm, self.warm_left,
-                                 batch.generator)
+            neg = unseen_negatives(users, c.num_neg, self.seen_items(users.device), batch.generator,
+                                   pool=self.warm, available=self.warm_left)
         items = torch.cat([batch.target[:, None], neg], 1)
         hybrid = hybrid_mask(items.shape, c.num_sample, c.hybrid, batch.generator, items.device)
         t = self.terms(users, items, hybrid)
