@@ -84,3 +84,11 @@ def test_memory_benchmark_repeated_runs_do_not_grow(tmp_path):
     assert len(after) == 3 and after[-1] <= 1.1 * after[0], after        # growth from run to run, not a size
     assert {p["phase"] for p in res["phases"]} == {"load", "build", "train", "eval"}
     assert all(x["test"] == res["runs"][0]["test"] for x in res["runs"])  # same seed, same metrics
+
+
+def test_propagation_benchmark_checks_both_ways_agree():
+    "The script compares the gather and sparse ways' values and gradients before it times them."
+    r = subprocess.run([sys.executable, str(BENCH / "propagation.py"), "--nodes", "40", "--edges", "300", "--reps", "1"],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "| weighted hop | sparse_hop |" in r.stdout and "| edge dot products | sampled_dots |" in r.stdout
