@@ -1,8 +1,9 @@
-"""Edge-weighted message passing, forward + backward, as the graph baselines do it every step: gather + index_add
-(what GRCN and the per-edge softmaxes use) against PyTorch's sparse kernels with a gradient to the edge weights
-(`torch.sparse.mm` on COO), and per-edge dot products (GRCN's affinities) gathered against
-`torch.sparse.sampled_addmm` on CSR. Random graph of the given size; defaults: GRCN's graph on office2014
-(7,327 nodes, 86,896 directed edges, 64-d). Each pair of ways is checked to give the same result first.
+"""Edge-weighted message passing, forward + backward, as GRCN does it every step: gathering both ends and
+`index_add` (the references' way), `torch.sparse.mm` on COO with a gradient to the edge weights, and the
+library's `weighted_sum` over `Edges` (a CSR product whose backward is the transpose's product and a sampled
+product); per-edge dot products (GRCN's affinities) gathered against `Edges.dots` (`torch.sparse.sampled_addmm`).
+Random graph of the given size; defaults: GRCN's graph on office2014 (7,327 nodes, 86,896 directed edges, 64-d).
+The ways of each operation are checked to give the same values and gradients first.
 
     python benchmarks/propagation.py                      # office2014's size, 1 thread
     python benchmarks/propagation.py --nodes 5966 --edges 27526 --threads 1   # scientific2018's
@@ -36,7 +37,12 @@ def main(argv=None):
     warnings.filterwarnings("ignore", message="Sparse")  # CSR support is 'beta': said once, not per call
     g = torch.Generator().manual_seed(0)
     n, e, d = a.nodes, a.edges, a.dim
-    src, dst = torch.randint(n, (e,), generator=g), torch.randint(n, (e,), generator=g)
+    from msm4sr.baselines.graph import Edges, weighted_sum
+
+    key = torch.unique(torch.randint(n, (e,), generator=g) * n + torch.randint(n, (e,), generator=g))
+    dst, src = key // n, key % n  # distinct edges, by target: the order `Edges` wants
+    e = len(key)
+    edges = Edges(dst, src, n, n)
     x = torch.randn(n, d, generator=g).requires_grad_()
     w = torch.rand(e, generator=g).requires_grad_()
 
@@ -47,23 +53,23 @@ def main(argv=None):
         a_ = torch.sparse_coo_tensor(torch.stack([dst, src]), w, (n, n), check_invariants=False)
         return torch.sparse.mm(a_, x)
 
-    pattern = torch.sparse_coo_tensor(torch.stack([dst, src]), torch.ones(e), (n, n)).coalesce()
-    order = pattern.indices()  # sampled_addmm answers per distinct (dst, src) pair, in CSR order
+    def csr_hop():
+        return weighted_sum(w, x, edges)
 
     def gather_dots():
-        return (x[order[0]] * x[order[1]]).sum(-1)
+        return (x[dst] * x[src]).sum(-1)
 
     def sampled_dots():
-        return torch.sparse.sampled_addmm(pattern.to_sparse_csr(), x, x.T, beta=0.0).values()
+        return edges.dots(x, x)
 
     rows = []
-    for what, pair in (("weighted hop", (gather_hop, sparse_hop)), ("edge dot products", (gather_dots, sampled_dots))):
+    for what, pair in (("weighted hop", (gather_hop, sparse_hop, csr_hop)), ("edge dot products", (gather_dots, sampled_dots))):
         outs = []
         for f in pair:
             x.grad = w.grad = None
             f().sum().backward()
             outs.append([f().detach(), x.grad.clone()] + ([w.grad.to_dense()] if w.grad is not None else []))
-        if not all(torch.allclose(u, v, atol=1e-4) for u, v in zip(*outs)):
+        if not all(torch.allclose(u, v, atol=1e-4) for o in outs[1:] for u, v in zip(outs[0], o)):
             raise SystemExit(f"{what}: the two ways disagree (values or gradients)")
         for f in pair:
             rows.append((what, f.__name__, timed(lambda: f().sum().backward(), a.reps)))

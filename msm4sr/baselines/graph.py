@@ -2,13 +2,16 @@
 
 # %% ../../nbs/baselines/graph.ipynb #e661d3df
 from __future__ import annotations
+import warnings
 import numpy as np
 import torch
+import torch.nn as nn
 import torch.nn.functional as F
 from ..contract import Recommender, DataInfo, Batch
 
 # %% auto #0
-__all__ = ['item_node', 'bipartite_edges', 'normalized_adjacency', 'propagate', 'bpr_loss', 'GeneralRecommender']
+__all__ = ['item_node', 'bipartite_edges', 'normalized_adjacency', 'propagate', 'bpr_loss', 'Edges', 'weighted_sum',
+           'GeneralRecommender']
 
 # %% ../../nbs/baselines/graph.ipynb #f2be5d88
 def item_node(items, n_users: int):
@@ -51,6 +54,62 @@ def propagate(adj: torch.Tensor, x: torch.Tensor, n_layers: int) -> list[torch.T
 def bpr_loss(pos: torch.Tensor, neg: torch.Tensor) -> torch.Tensor:
     "BPR: mean over pairs of -ln sigmoid(pos - neg) (logsigmoid: no log(0) for large margins)."
     return -F.logsigmoid(pos.float() - neg.float()).mean()
+
+# %% ../../nbs/baselines/graph.ipynb #40ef0681
+class Edges(nn.Module):
+    """A fixed edge list `rows[k] ← cols[k]` (sorted by row; `n_rows × n_cols`) with the CSR patterns of it and
+    of its transpose, kept on the model's device: weighted sums over the edges (`weighted_sum`) and per-edge dot
+    products (`dots`) whose inputs and weights all get gradients, 4× and 2.5× faster on CPU than gathering
+    both ends into an `[edges, d]` tensor (`benchmarks/propagation.py`)."""
+
+    def __init__(self, rows: torch.Tensor, cols: torch.Tensor, n_rows: int, n_cols: int):
+        super().__init__()
+        if len(rows) != len(cols) or (len(rows) and bool((rows[1:] < rows[:-1]).any())):
+            raise ValueError("Edges: rows and cols must have one length, and the edges be sorted by row")
+        self.shape = (n_rows, n_cols)
+        crow = lambda r, n: F.pad(torch.bincount(r, minlength=n).cumsum(0), (1, 0))
+        t = torch.argsort(cols * n_rows + rows, stable=True)  # the transpose's order: by col, then row
+        for k, v in dict(rows=rows, cols=cols, crow=crow(rows, n_rows), t_order=t, t_crow=crow(cols, n_cols),
+                         t_cols=rows[t]).items():
+            self.register_buffer(k, v.long(), persistent=False)  # rebuilt from the data on load
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def csr(self, values: torch.Tensor, transpose: bool = False) -> torch.Tensor:
+        "The sparse matrix with `values[k]` at edge k (`transpose`: the `n_cols × n_rows` one)."
+        crow, cols, shape = (self.t_crow, self.t_cols, self.shape[::-1]) if transpose else (
+            self.crow, self.cols, self.shape)
+        with warnings.catch_warnings():  # torch calls its CSR support "beta"; said in every report otherwise
+            warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta state")
+            return torch.sparse_csr_tensor(crow, cols, values[self.t_order] if transpose else values, shape,
+                                           check_invariants=False)
+
+    def dots(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        "`⟨a[rows[k]], b[cols[k]]⟩` for every edge k: one sampled product on the CSR pattern."
+        ones = torch.ones(len(self), dtype=a.dtype, device=a.device)
+        return torch.sparse.sampled_addmm(self.csr(ones), a, b.T, beta=0.0).values()
+
+
+class _WeightedSum(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, w, x, edges):
+        ctx.save_for_backward(w, x)
+        ctx.edges = edges
+        return edges.csr(w) @ x
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, g):
+        w, x = ctx.saved_tensors
+        gw = ctx.edges.dots(g, x) if ctx.needs_input_grad[0] else None  # ∂/∂w_k = ⟨g[row k], x[col k]⟩
+        gx = ctx.edges.csr(w, transpose=True) @ g if ctx.needs_input_grad[1] else None
+        return gw, gx, None
+
+
+def weighted_sum(w: torch.Tensor, x: torch.Tensor, edges: Edges) -> torch.Tensor:
+    "`out[r] = Σ_{k: rows[k] = r} w[k] · x[cols[k]]` (`[n_rows, d]`, float32), with gradients to `w` and `x`."
+    return _WeightedSum.apply(w.float(), x.float(), edges)
 
 # %% ../../nbs/baselines/graph.ipynb #1d113be7
 class GeneralRecommender(Recommender):

@@ -12,7 +12,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from ..config import Rule, check_fields
 from ..contract import DataInfo, register
-from .graph import GeneralRecommender, bipartite_edges
+from .graph import Edges, GeneralRecommender, bipartite_edges, weighted_sum
 
 # %% auto #0
 __all__ = ['GRCNConfig', 'segment_softmax', 'neighbor_routing', 'GRCN']
@@ -55,15 +55,12 @@ def segment_softmax(logit: torch.Tensor, group: torch.Tensor, n: int) -> torch.T
     return e / torch.zeros_like(top).index_add(0, group, e)[group]  # the max term alone gives >= 1
 
 
-def neighbor_routing(
-    p: torch.Tensor, f: torch.Tensor, users: torch.Tensor, items: torch.Tensor, n_iter: int
-) -> torch.Tensor:
+def neighbor_routing(p: torch.Tensor, f: torch.Tensor, pairs: Edges, n_iter: int) -> torch.Tensor:
     """Unit preferences `p` `[U, d]` refined `n_iter` times toward the unit contents `f` `[I, d]` of each
-    user's items (edge k: `users[k]`–`items[k]`): p_u ← nrm(p_u + Σ_i softmax_{i∈N(u)}(⟨p_u, f_i⟩) f_i)."""
-    fe = f[items]
+    user's items (`pairs`: user rows, item columns): p_u ← nrm(p_u + Σ_i softmax_{i∈N(u)}(⟨p_u, f_i⟩) f_i)."""
     for _ in range(n_iter):
-        a = segment_softmax((p[users] * fe).sum(-1), users, len(p))
-        p = F.normalize(p.index_add(0, users, a[:, None] * fe))
+        a = segment_softmax(pairs.dots(p, f), pairs.rows, len(p))
+        p = F.normalize(p + weighted_sum(a, f, pairs))
     return p
 
 # %% ../../nbs/baselines/grcn.ipynb #1d353b08
@@ -86,9 +83,11 @@ class GRCN(GeneralRecommender):
             raise ValueError("GRCN needs item features of at least one modality (text or image)")
         n = self.n_users + self.n_items + 2
         users, items = bipartite_edges(data.graph(), self.n_users)
-        # both directions of every edge: users→items first, then items→users (source, target)
-        self.register_buffer("src", torch.cat([users, items]), persistent=False)
-        self.register_buffer("dst", torch.cat([items, users]), persistent=False)
+        self.ui = Edges(users, items - self.n_users - 1, self.n_users + 1, self.n_items + 1)  # for the routing
+        # both directions of every edge (source → target), as rows = targets, cols = sources, by target
+        src, dst = torch.cat([users, items]), torch.cat([items, users])
+        order = torch.argsort(dst * n + src)
+        self.edges = Edges(dst[order], src[order], n, n)
         self.enc = nn.ModuleDict()
         for m in mods:
             x = data.item_vectors(m)
@@ -106,28 +105,27 @@ class GRCN(GeneralRecommender):
         f = F.normalize(F.leaky_relu(self.enc[m](getattr(self, f"x_{m}"))))
         p = F.normalize(self.pref[m])
         if self.cfg.routing == "paper":
-            k = len(self.src) // 2  # the users→items half
-            p = neighbor_routing(p, f, self.src[:k], self.dst[:k] - self.n_users - 1, self.cfg.n_routing)
+            p = neighbor_routing(p, f, self.ui, self.cfg.n_routing)
         return f, p
 
     def edge_weights(self, alphas: list) -> torch.Tensor:
         "Max over modalities of affinity × the source node's confidence; ReLU when pruning."
-        w = (torch.stack(alphas, 1) * self.conf[self.src]).amax(1)
+        w = (torch.stack(alphas, 1) * self.conf[self.edges.cols]).amax(1)
         return F.relu(w) if self.cfg.pruning else w
 
     def representations(self) -> tuple[torch.Tensor, torch.Tensor]:
-        src, dst, n = self.src, self.dst, len(self.emb)
-        with torch.autocast(self.emb.device.type, enabled=False):  # scatter sums need one dtype: float32
+        g = self.edges
+        with torch.autocast(self.emb.device.type, enabled=False):  # sparse sums need one dtype: float32
             blocks, alphas = [], []
             for m in self.enc:
                 z = torch.cat(self.content(m)[::-1])  # users' preferences, then items' contents
-                a = segment_softmax((z[dst] * z[src]).sum(-1), dst, n)  # over the target's neighbours
-                blocks.append(z.index_add(0, dst, a[:, None] * z[src]))
+                a = segment_softmax(g.dots(z, z), g.rows, len(z))  # over the target's neighbours
+                blocks.append(z + weighted_sum(a, z, g))
                 alphas.append(a)
-            w = self.edge_weights(alphas)[:, None]
+            w = self.edge_weights(alphas)
             x = F.normalize(self.emb)
-            h1 = torch.zeros_like(x).index_add(0, dst, w * x[src])
-            h2 = torch.zeros_like(x).index_add(0, dst, w * h1[src])
+            h1 = weighted_sum(w, x, g)
+            h2 = weighted_sum(w, h1, g)
             r = torch.cat([x + h1 + h2, *blocks], 1)
         return r[: self.n_users + 1], r[self.n_users + 1 :]
 
