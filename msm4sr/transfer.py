@@ -453,10 +453,12 @@ def run_table6(models, source_ds, target_ds, source_feats: dict, target_feats: d
             rows.append(row)
     return rows, details
 
-def joined_details(details: dict, folders) -> dict:
+def joined_details(details: dict, folders, source_feats=None, target_feats=None) -> dict:
     """`details` (of `run_table6`) with the rows of earlier Table VI runs in `folders` (`runs_from`) added: a
-    title this run trained keeps its details; another takes those of the most recently finished run that has it
-    (its transfer report written by the newest code), and every run's source checkpoints are listed."""
+    title this run trained keeps its details; another takes those of the most recently finished run that has it,
+    and every run's source checkpoints are listed. Given both domains' features, each transferred row's
+    per-modality verdict is worked out again by today's rules (`transfer_modalities` of what the model reads),
+    so a report joined from an older run does not repeat an older wording."""
     import json
     from pathlib import Path
 
@@ -464,7 +466,16 @@ def joined_details(details: dict, folders) -> dict:
     out = {t: {**d, "checkpoints": dict(d.get("checkpoints") or {})} for t, d in details.items()}
     for info in sorted(infos, key=lambda i: i.get("finished") or "", reverse=True):
         for title, d in (info.get("transfer") or {}).items():
-            mine = out.setdefault(title, {**d, "checkpoints": {}})
+            mine = out.setdefault(title, json.loads(json.dumps({**d, "checkpoints": {}})))  # a copy
             for seed, ck in (d.get("checkpoints") or {}).items():
                 mine["checkpoints"].setdefault(seed, ck)
+    def widths(cls, feats) -> dict:  # the modalities `cls` reads, and their feature widths
+        return {m: int(np.asarray(feats[m].x).shape[-1]) for m in read_modalities(cls, feats)}
+
+    if source_feats is not None and target_feats is not None:
+        for title, d in out.items():
+            if title in CROSS_MODELS and "transfer" in d:
+                cls = model_class(CROSS_MODELS[title])
+                verdict = transfer_modalities(widths(cls, source_feats), widths(cls, target_feats))
+                d["transfer"] = {**d["transfer"], "modalities": verdict}
     return {t: {k: v for k, v in d.items() if k != "checkpoints" or v} for t, d in out.items()}
