@@ -594,6 +594,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                              'msm4sr.core.clean_leftovers': ('core.html#clean_leftovers', 'msm4sr/core.py'),
                              'msm4sr.core.data_dir': ('core.html#data_dir', 'msm4sr/core.py'),
                              'msm4sr.core.iter_lines': ('core.html#iter_lines', 'msm4sr/core.py'),
+                             'msm4sr.core.json_safe': ('core.html#json_safe', 'msm4sr/core.py'),
                              'msm4sr.core.one_file': ('core.html#one_file', 'msm4sr/core.py'),
                              'msm4sr.core.open_text': ('core.html#open_text', 'msm4sr/core.py'),
                              'msm4sr.core.processed_dir': ('core.html#processed_dir', 'msm4sr/core.py'),

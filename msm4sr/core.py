@@ -4,14 +4,15 @@
 
 # %% ../nbs/00_core.ipynb #09c10bbb
 from __future__ import annotations
-import codecs, contextlib, errno, gzip, hashlib, io, json, os, re, secrets, shutil, zlib
+import codecs, contextlib, errno, gzip, hashlib, io, json, math, os, re, secrets, shutil, zlib
 from collections import Counter
 from pathlib import Path
 from typing import Iterator
 
 # %% auto #0
 __all__ = ['MAX_LINE_BYTES', 'DataError', 'one_file', 'read_json_file', 'Problems', 'open_text', 'iter_lines', 'clean_leftovers',
-           'atomic_dir', 'write_atomic', 'write_json', 'sha256_file', 'data_dir', 'processed_dir', 'real_data_dir']
+           'atomic_dir', 'write_atomic', 'json_safe', 'write_json', 'sha256_file', 'data_dir', 'processed_dir',
+           'real_data_dir']
 
 # %% ../nbs/00_core.ipynb #f0616e5c
 class DataError(ValueError):
@@ -244,9 +245,20 @@ def write_atomic(path, data: str | bytes):
         raise
 
 
+def json_safe(obj):
+    "`obj` with every NaN or infinite float as None (rows read back from a csv hold NaN for 'none'): strict JSON."
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [json_safe(v) for v in obj]
+    return obj
+
+
 def write_json(path, obj):
-    "Pretty, stable JSON (sorted keys) written atomically."
-    write_atomic(path, json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n")
+    "Pretty, stable, strict JSON (sorted keys; NaN written as null) written atomically."
+    write_atomic(path, json.dumps(json_safe(obj), indent=2, sort_keys=True, default=str, allow_nan=False) + "\n")
 
 # %% ../nbs/00_core.ipynb #c31eeb59
 def sha256_file(path, chunk: int = 1 << 20) -> str:

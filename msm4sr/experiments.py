@@ -539,11 +539,10 @@ def finish(
         modalities_used={m: modalities_used(m, feats) for m in dict.fromkeys(r["model"] for r in rows)},
         feature_stores={m: f.meta.get("store") for m, f in feats.items()},
         notes=notes,
-        epochs={
+        epochs={  # counts: rows read back from a csv hold floats (10.0) and NaN for "none"
             f"{r['model']} / seed {r['seed']}": {
-                "pretrain": r.get("pretrain_epochs"),
-                "finetune_run": r["epochs_run"],
-                "best": r["best_epoch"],
+                k: None if pd.isna(r.get(c)) else int(r[c])
+                for k, c in (("pretrain", "pretrain_epochs"), ("finetune_run", "epochs_run"), ("best", "best_epoch"))
             }
             for r in rows
         },
