@@ -462,6 +462,9 @@ def joined_details(details: dict, folders, source_feats=None, target_feats=None)
     import json
     from pathlib import Path
 
+    def widths(cls, feats) -> dict:  # the modalities `cls` reads, and their feature widths
+        return {m: int(np.asarray(feats[m].x).shape[-1]) for m in read_modalities(cls, feats)}
+
     infos = [json.loads((Path(f) / "run.json").read_text())["table6"] for f in folders or ()]
     out = {t: {**d, "checkpoints": dict(d.get("checkpoints") or {})} for t, d in details.items()}
     for info in sorted(infos, key=lambda i: i.get("finished") or "", reverse=True):
@@ -469,9 +472,6 @@ def joined_details(details: dict, folders, source_feats=None, target_feats=None)
             mine = out.setdefault(title, json.loads(json.dumps({**d, "checkpoints": {}})))  # a copy
             for seed, ck in (d.get("checkpoints") or {}).items():
                 mine["checkpoints"].setdefault(seed, ck)
-    def widths(cls, feats) -> dict:  # the modalities `cls` reads, and their feature widths
-        return {m: int(np.asarray(feats[m].x).shape[-1]) for m in read_modalities(cls, feats)}
-
     if source_feats is not None and target_feats is not None:
         for title, d in out.items():
             if title in CROSS_MODELS and "transfer" in d:

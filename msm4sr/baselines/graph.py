@@ -59,8 +59,8 @@ def bpr_loss(pos: torch.Tensor, neg: torch.Tensor) -> torch.Tensor:
 class Edges(nn.Module):
     """A fixed edge list `rows[k] ← cols[k]` (sorted by row; `n_rows × n_cols`) with the CSR patterns of it and
     of its transpose, kept on the model's device: weighted sums over the edges (`weighted_sum`) and per-edge dot
-    products (`dots`) whose inputs and weights all get gradients, 4× and 2.5× faster on CPU than gathering
-    both ends into an `[edges, d]` tensor (`benchmarks/propagation.py`)."""
+    products (`dots`) whose inputs and weights all get gradients, several times faster on CPU than gathering
+    both ends into an `[edges, d]` tensor (`benchmarks/propagation.py`, figures in `benchmarks/RESULTS.md`)."""
 
     def __init__(self, rows: torch.Tensor, cols: torch.Tensor, n_rows: int, n_cols: int):
         super().__init__()
