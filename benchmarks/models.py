@@ -42,11 +42,16 @@ def main(argv=None):
     feats = dataset_features(ds, device="cpu", required=False)[0]  # ID-only data: {}
     data, sp = DataInfo.from_dataset(ds, feats), ds.split()
     print(ds, "| modalities:", list(feats), "| threads:", a.threads, flush=True)
-    out = {}
+    out, skipped = {}, {}
     for m in a.models:
         cls = model_class(m)
         seed_everything(0)
-        model = cls(data)
+        try:
+            model = cls(data)
+        except ValueError as e:  # the dataset lacks what the model needs (e.g. MV-RNN on ID-only data)
+            skipped[cls.title] = str(e)
+            print(cls.title, "not run:", e, flush=True)
+            continue
         for stage in cls.stages[:-1] if a.pretrain else ():
             r = run_stage(model, sp["train"], replace(cls.schedule(stage), epochs=a.epochs), stage, a.device,
                           progress=False)
@@ -69,7 +74,9 @@ def main(argv=None):
     for t, o in out.items():
         ratio = f"{o['s_per_epoch'] / base:.2f}" if base else "–"
         print(f"| {t} | {o['samples']:,} | {o['s_per_epoch']} | {ratio} | {o['eval_s']} |")
-    print(json.dumps(out))
+    for t, why in skipped.items():
+        print(f"| {t} | not run: {why} | | | |")
+    print(json.dumps({**out, **{t: {"not_run": why} for t, why in skipped.items()}}))
 
 
 if __name__ == "__main__":
