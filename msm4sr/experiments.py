@@ -21,7 +21,7 @@ from .train import (seed_everything, run_stage, grid_search, save_checkpoint, se
 __all__ = ['VARIANTS', 'TABLE2', 'METRICS', 'has_images', 'has_text', 'modalities_of', 'dataset_features', 'Variant',
            'baseline_titles', 'Plan', 'train_variant', 'result_row', 'run_models', 'summarize', 'wide_table',
            'check_report', 'setup', 'configs', 'own_schedules', 'variant_modalities', 'modalities_used',
-           'schedule_notes', 'finish', 'earlier_runs']
+           'schedule_notes', 'finish', 'earlier_runs', 'in_table_order']
 
 # %% ../nbs/21_experiments.ipynb #494e8085
 def has_images(ds) -> bool:
@@ -615,3 +615,8 @@ def earlier_runs(
                 f"finished {info.get('finished')})"
             )
     return rows, notes
+
+def in_table_order(rows: list, line_up) -> list:
+    "`rows` sorted by their model's place in `line_up` (titles not in it last), then by seed: a table's row order."
+    place = {t: k for k, t in reversed(list(enumerate(line_up)))}  # a title listed twice keeps its first place
+    return sorted(rows, key=lambda r: (place.get(r["model"], len(place)), r["seed"]))

@@ -21,7 +21,7 @@ from .experiments import Plan, Variant, train_variant, result_row
 # %% auto #0
 __all__ = ['SMOKE_DOMAINS', 'TABLE6', 'CROSS_MODELS', 'TARGET_ONLY', 'RECGURU_MODULE', 'RECGURU_NAME', 'original_user_ids',
            'UserOverlap', 'user_overlap', 'smoke_domain', 'load_domain', 'under', 'modality_of', 'feature_widths',
-           'check_transfer_prefixes', 'transfer_modalities', 'TransferReport', 'load_transferable',
+           'check_transfer_prefixes', 'transfer_modalities', 'read_verdicts', 'TransferReport', 'load_transferable',
            'save_source_checkpoint', 'freeze_for_transfer', 'parameter_counts', 'transfer_config', 'checkpoints_dir',
            'source_key', 'pretrain_source', 'fit_transferred', 'recguru_hook', 'table6_rows', 'run_table6',
            'joined_details']
@@ -116,9 +116,11 @@ def modality_of(name: str, modalities) -> str | None:
     return hits[0] if hits else None
 
 
-def feature_widths(data: DataInfo) -> dict:
-    "Feature width per modality of `data` (what a modality encoder's input size depends on)."
-    return {m: int(np.asarray(f.x).shape[-1]) for m, f in data.features.items()}
+def feature_widths(data) -> dict:
+    """Feature width per modality of `data`, a `DataInfo` or a {modality: features} dict (what a modality
+    encoder's input size depends on)."""
+    feats = data.features if isinstance(data, DataInfo) else data
+    return {m: int(np.asarray(f.x).shape[-1]) for m, f in feats.items()}
 
 
 def check_transfer_prefixes(model) -> None:
@@ -147,6 +149,12 @@ def transfer_modalities(source_widths: dict, target_widths: dict) -> dict:
         else:
             out[m] = "transferred"
     return out
+
+
+def read_verdicts(cls, source_widths: dict, target_widths: dict) -> dict:
+    "`transfer_modalities` of the modalities `cls` reads (`read_modalities`: UniSRec's report names text only)."
+    reads = lambda w: {m: w[m] for m in read_modalities(cls, w)}
+    return transfer_modalities(reads(source_widths), reads(target_widths))
 
 
 @dataclass
@@ -194,8 +202,7 @@ def load_transferable(model, folder, widths: dict) -> TransferReport:
             f"checkpoint {folder} was pre-trained with another config {{field: (saved, here)}}: {diff}"
         )
     check_transfer_prefixes(model)
-    reads = lambda w: {m: w[m] for m in read_modalities(cls, w)}  # UniSRec's report names text only
-    modes = transfer_modalities(reads(saved["feature_widths"]), reads(widths))
+    modes = read_verdicts(cls, saved["feature_widths"], widths)
     moved = [m for m, why in modes.items() if why == "transferred"]
     target = model.state_dict()
     source = {k: saved.get(k) for k in ("model", "n_items", "n_users", "dataset")}
@@ -462,9 +469,6 @@ def joined_details(details: dict, folders, source_feats=None, target_feats=None)
     import json
     from pathlib import Path
 
-    def widths(cls, feats) -> dict:  # the modalities `cls` reads, and their feature widths
-        return {m: int(np.asarray(feats[m].x).shape[-1]) for m in read_modalities(cls, feats)}
-
     infos = [json.loads((Path(f) / "run.json").read_text())["table6"] for f in folders or ()]
     out = {t: {**d, "checkpoints": dict(d.get("checkpoints") or {})} for t, d in details.items()}
     for info in sorted(infos, key=lambda i: i.get("finished") or "", reverse=True):
@@ -473,9 +477,9 @@ def joined_details(details: dict, folders, source_feats=None, target_feats=None)
             for seed, ck in (d.get("checkpoints") or {}).items():
                 mine["checkpoints"].setdefault(seed, ck)
     if source_feats is not None and target_feats is not None:
+        src, tgt = feature_widths(source_feats), feature_widths(target_feats)
         for title, d in out.items():
             if title in CROSS_MODELS and "transfer" in d:
-                cls = model_class(CROSS_MODELS[title])
-                verdict = transfer_modalities(widths(cls, source_feats), widths(cls, target_feats))
+                verdict = read_verdicts(model_class(CROSS_MODELS[title]), src, tgt)
                 d["transfer"] = {**d["transfer"], "modalities": verdict}
     return {t: {k: v for k, v in d.items() if k != "checkpoints" or v} for t, d in out.items()}
