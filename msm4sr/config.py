@@ -263,6 +263,7 @@ PARAMS = {
     "lr": Rule(float, above=0),
     "batch_size": Rule(int, lo=1),
     "weight_decay": Rule(float, lo=0),
+    "grad_clip": Rule(float, lo=0),
     "finetune_score": Rule(str, choices=("cosine", "dot")),
     "dropout": Rule(float, lo=0, below=1, none=True),
     "sbert": Rule(str, none=True),

@@ -390,13 +390,16 @@ def configs(
     grid_space="single",
     finetune_score="cosine",
     baseline_pretrain_epochs=None,
+    grad_clip=5.0,
     **model,
 ) -> Plan:
     """The `Plan` of a report notebook's parameters (`grid_space`: 'single', 'paper' or a dict; `model`: config
     fields). `pretrain_*` is MSM4SR's pre-training; other models that pre-train (S3-Rec) keep their authors'
-    schedule, with `baseline_pretrain_epochs` epochs when it is given (a shortened run)."""
+    schedule, with `baseline_pretrain_epochs` epochs when it is given (a shortened run). `grad_clip`: the
+    gradient-norm clip of every row's fine-tuning (the MSM4SR authors' 5; 0: none, as the baselines' authors)."""
     train = Schedule(
-        epochs=finetune_epochs, patience=patience, lr=lr, batch_size=batch_size, weight_decay=weight_decay
+        epochs=finetune_epochs, patience=patience, lr=lr, batch_size=batch_size, weight_decay=weight_decay,
+        grad_clip=grad_clip,
     )
     own = {}
     if baseline_pretrain_epochs is not None:  # every stage before fine-tuning (RecGURU's adversarial one too)
@@ -457,8 +460,9 @@ def schedule_notes(ds, seeds, plan: Plan, feats, dev, rows=()) -> list[str]:
             else ""
         ),
         f"pre-training: {p.epochs} epochs, batch {p.batch_size}; fine-tuning: early stopping on valid R@20, "
-        f"patience {f.patience}, at most {f.epochs} epochs, {len(plan.schedules['train'])} grid point(s); "
-        f"scores: {plan.model.get('finetune_score', 'cosine')}",
+        f"patience {f.patience}, at most {f.epochs} epochs, {len(plan.schedules['train'])} grid point(s), "
+        + (f"gradient norm clipped at {f.grad_clip:g}" if f.grad_clip else "no gradient clipping")
+        + f" (every row); scores: {plan.model.get('finetune_score', 'cosine')}",
         f"modalities: {', '.join(feats) or 'none (item IDs only)'}; device: {dev}",
     ]
     for title, stages in own_schedules(plan, classes).items():
