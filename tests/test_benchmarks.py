@@ -92,3 +92,21 @@ def test_propagation_benchmark_checks_both_ways_agree():
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr[-2000:]
     assert "| weighted hop | sparse_hop |" in r.stdout and "| edge dot products | sampled_dots |" in r.stdout
+
+
+def test_choices_benchmark_sees_every_step_and_both_routings(capsys):
+    "The clip hook records every training step's norm (and is removed after); routing trains GRCN both ways."
+    import choices
+    from fastcore.test import test_eq
+    from msm4sr.registry import load_dataset
+    real, threads = torch.nn.utils.clip_grad_norm_, torch.get_num_threads()
+    choices.main(["clip", "sample", "--models", "sasrec", "--epochs", "1"])
+    (c,) = [json.loads(x) for x in capsys.readouterr().out.splitlines() if x.startswith("{")]
+    test_eq(c["steps"], -(-len(load_dataset("sample", verbose=False).split()["train"]) // 256))
+    assert 0 <= c["clipped"] <= c["steps"] and c["max_norm"] >= c["median_norm"] > 0, c
+    assert torch.nn.utils.clip_grad_norm_ is real
+    choices.main(["routing", "sample", "--seeds", "0", "--epochs", "1"])
+    torch.set_num_threads(threads)  # the script runs on one thread; the rest of this worker does not
+    rows = [json.loads(x) for x in capsys.readouterr().out.splitlines() if x.startswith("{")]
+    test_eq([x["routing"] for x in rows], ["paper", "reference"])
+    assert all(0 <= x["test_R@20"] <= 1 and x["epochs_run"] == 1 for x in rows), rows
