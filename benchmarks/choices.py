@@ -11,7 +11,7 @@
     python benchmarks/choices.py routing scientific2018 --seeds 0 1 2
 """
 from __future__ import annotations
-import argparse, json, os, time
+import argparse, json, time
 
 
 class _Enough(Exception):
@@ -19,20 +19,20 @@ class _Enough(Exception):
 
 
 def load(name):
+    "A registry name (real datasets are found under $MSM4SR_REAL_DATA) or a folder."
     from msm4sr.contract import DataInfo
     from msm4sr.experiments import dataset_features
     from msm4sr.registry import load_dataset
-    root = os.environ.get("MSM4SR_REAL_DATA")
-    real = os.path.join(root, name) if root else None
-    ds = load_dataset(real if real and os.path.isdir(real) else name, verbose=False)
+    ds = load_dataset(name, verbose=False)
     feats = dataset_features(ds, device="cpu", required=False)[0]
     return ds, DataInfo.from_dataset(ds, feats), ds.split()
 
 
 def clip(a):
     import torch
-    from msm4sr.config import Schedule
+    from dataclasses import replace
     from msm4sr.contract import model_class
+    from msm4sr.experiments import configs
     from msm4sr.train import run_stage, seed_everything
     ds, data, sp = load(a.dataset)
     norms, real = [], torch.nn.utils.clip_grad_norm_
@@ -50,8 +50,8 @@ def clip(a):
             cls = model_class(m)
             seed_everything(0)
             model, norms[:] = cls(data), []
-            sched = Schedule(epochs=a.epochs, lr=1e-3, batch_size=256, grad_clip=5.0, patience=None,
-                             weight_decay=1e-4 if cls.adam_weight_decay else 0.0)  # the tables' last stage
+            # the tables' last stage (their default plan), without validation
+            sched = replace(configs(finetune_epochs=a.epochs).grid("train", cls)[0], patience=None)
             try:
                 run_stage(model, sp["train"], sched, cls.stages[-1], "cpu", progress=False)
             except _Enough:
@@ -67,16 +67,15 @@ def clip(a):
 
 def routing(a):
     from msm4sr.baselines.grcn import GRCN, GRCNConfig
-    from msm4sr.config import Schedule
+    from msm4sr.experiments import configs
     from msm4sr.train import deterministic, grid_search
     ds, data, sp = load(a.dataset)
+    schedules = configs(finetune_epochs=a.epochs, patience=a.patience).grid("train", GRCN)  # Table II's
     for seed in a.seeds:
         for mode in ("paper", "reference"):
             t0 = time.time()
             with deterministic():  # as the report notebooks run
-                r = grid_search(lambda: GRCN(data, GRCNConfig(routing=mode)), sp,
-                                [Schedule(epochs=a.epochs, lr=1e-3, batch_size=256, patience=a.patience)],
-                                "cpu", seed, False)
+                r = grid_search(lambda: GRCN(data, GRCNConfig(routing=mode)), sp, schedules, "cpu", seed, False)
             print(json.dumps({"dataset": ds.name, "routing": mode, "seed": seed, "epochs_run": r.epochs_run,
                               "best_epoch": r.best_epoch, "test_R@20": round(r.test["R@20"], 4),
                               "test_N@20": round(r.test["N@20"], 4), "valid_R@20": round(r.valid["R@20"], 4),
