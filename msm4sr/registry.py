@@ -78,6 +78,12 @@ DATASETS = {
         DatasetSpec(
             "pantry2018", "Amazon 2018 Prime Pantry interactions (RecBole atomic, no content)", "recbole"
         ),
+        DatasetSpec(  # Table VI's source at UniSRec's filtering; original reviewer ids and ASINs
+            "office2018", "Amazon 2018 Office Products (UniSRec pre-training set, given split, text)", "unisrec"
+        ),
+        DatasetSpec(
+            "scientific2018full", "Amazon 2018 Industrial & Scientific (UniSRec, given split, text)", "unisrec"
+        ),
         DatasetSpec(
             "beauty2014", "Amazon 2014 Beauty (S³-Rec format: IDs + brand/category attributes)", "s3rec"
         ),
