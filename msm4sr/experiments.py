@@ -40,6 +40,13 @@ def modalities_of(ds) -> list:
     return [m for m, ok in (("text", has_text(ds)), ("image", image)) if ok]
 
 
+def _coverage(ds, column: str, what: str) -> list:
+    "A note when only some items have `what` (the others' vectors are zeros: the reader should know how many)."
+    k, n = int(ds.items[column].map(len).gt(0).sum()), len(ds.items)
+    share = f"{what} for {k:,} of {n:,} items ({k / n:.1%}); the others' {what} vectors are zeros"
+    return [] if k == n else [share]
+
+
 def dataset_features(
     ds,
     sbert: str | None = None,
@@ -54,6 +61,7 @@ def dataset_features(
     feats, notes = {}, []
     if has_text(ds):
         feats["text"] = text_features(ds, sbert, device=device)
+        notes += _coverage(ds, "sentences", "text")
     else:
         notes.append("no item text: no text modality")
     src = image_source
@@ -62,6 +70,7 @@ def dataset_features(
         src = f"precomputed:{pre[0]}" if pre else ("keywords" if has_images(ds) else "none")
     if src == "keywords":
         feats["image"] = image_keyword_features(ds, clip, n, sbert, device=device)
+        notes += _coverage(ds, "image_paths", "images")
         if "warning" in feats["image"].meta:
             notes.append(feats["image"].meta["warning"])
     elif src.startswith("precomputed:"):
