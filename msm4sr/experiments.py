@@ -40,10 +40,10 @@ def modalities_of(ds) -> list:
     return [m for m, ok in (("text", has_text(ds)), ("image", image)) if ok]
 
 
-def _coverage(ds, column: str, what: str) -> list:
+def _coverage(ds, column: str, what: str, modality: str) -> list:
     "A note when only some items have `what` (the others' vectors are zeros: the reader should know how many)."
     k, n = int(ds.items[column].map(len).gt(0).sum()), len(ds.items)
-    share = f"{what} for {k:,} of {n:,} items ({k / n:.1%}); the others' {what} vectors are zeros"
+    share = f"{what} for {k:,} of {n:,} items ({k / n:.1%}); the others' {modality} vectors are zeros"
     return [] if k == n else [share]
 
 
@@ -61,7 +61,7 @@ def dataset_features(
     feats, notes = {}, []
     if has_text(ds):
         feats["text"] = text_features(ds, sbert, device=device)
-        notes += _coverage(ds, "sentences", "text")
+        notes += _coverage(ds, "sentences", "text", "text")
     else:
         notes.append("no item text: no text modality")
     src = image_source
@@ -70,7 +70,7 @@ def dataset_features(
         src = f"precomputed:{pre[0]}" if pre else ("keywords" if has_images(ds) else "none")
     if src == "keywords":
         feats["image"] = image_keyword_features(ds, clip, n, sbert, device=device)
-        notes += _coverage(ds, "image_paths", "images")
+        notes += _coverage(ds, "image_paths", "images", "image")
         if "warning" in feats["image"].meta:
             notes.append(feats["image"].meta["warning"])
     elif src.startswith("precomputed:"):
