@@ -41,3 +41,4 @@ def test_table2_on_id_only_data_runs_the_rows_that_need_no_modality(id_only, tmp
     md = (out / "idonly" / "table2.md").read_text()
     assert "MSM4SR: not run — needs text or image features" in md, md
     assert "SASRecM: not run — needs text or image features" in md, md
+    assert "SASRec, MV-RNN, S3-Rec, SINE, DIF-SR, LightGCN, GRCN, DualGNN: not run — not asked for" in md, md
