@@ -667,6 +667,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                     'msm4sr.experiments.in_table_order': ('experiments.html#in_table_order', 'msm4sr/experiments.py'),
                                     'msm4sr.experiments.modalities_of': ('experiments.html#modalities_of', 'msm4sr/experiments.py'),
                                     'msm4sr.experiments.modalities_used': ('experiments.html#modalities_used', 'msm4sr/experiments.py'),
+                                    'msm4sr.experiments.not_asked': ('experiments.html#not_asked', 'msm4sr/experiments.py'),
                                     'msm4sr.experiments.own_schedules': ('experiments.html#own_schedules', 'msm4sr/experiments.py'),
                                     'msm4sr.experiments.result_row': ('experiments.html#result_row', 'msm4sr/experiments.py'),
                                     'msm4sr.experiments.run_models': ('experiments.html#run_models', 'msm4sr/experiments.py'),

@@ -18,7 +18,7 @@ from .train import (seed_everything, run_stage, grid_search, save_checkpoint, se
                           DETERMINISTIC_THREADS, FitResult)
 
 # %% auto #0
-__all__ = ['VARIANTS', 'TABLE2', 'METRICS', 'has_images', 'has_text', 'modalities_of', 'dataset_features', 'Variant',
+__all__ = ['VARIANTS', 'TABLE2', 'METRICS', 'has_images', 'has_text', 'modalities_of', 'not_asked', 'dataset_features', 'Variant',
            'baseline_titles', 'Plan', 'train_variant', 'result_row', 'run_models', 'summarize', 'wide_table',
            'check_report', 'setup', 'configs', 'own_schedules', 'variant_modalities', 'modalities_used',
            'schedule_notes', 'finish', 'earlier_runs', 'in_table_order']
@@ -38,6 +38,12 @@ def modalities_of(ds) -> list:
     "The modalities `dataset_features` finds in `ds` by default, without computing any."
     image = has_images(ds) or "feat3CLS" in ds.features
     return [m for m, ok in (("text", has_text(ds)), ("image", image)) if ok]
+
+
+def not_asked(line_up, models) -> list:
+    "The note for the rows of `line_up` that `models` leaves out: said so, not silently missing from a table."
+    left = [t for t in line_up if t not in models]
+    return [f"{', '.join(left)}: not run — not asked for (the parameter models)"] if left else []
 
 
 def _coverage(ds, column: str, what: str, modality: str) -> list:
