@@ -110,3 +110,21 @@ def test_choices_benchmark_sees_every_step_and_both_routings(capsys):
     rows = [json.loads(x) for x in capsys.readouterr().out.splitlines() if x.startswith("{")]
     test_eq([x["routing"] for x in rows], ["paper", "reference"])
     assert all(0 <= x["test_R@20"] <= 1 and x["epochs_run"] == 1 for x in rows), rows
+
+
+def test_recguru_benchmark_counts_each_phase_steps(capsys):
+    "Each phase's steps per epoch are those fit_cross runs: the larger domain's users per batch, the target's samples."
+    import math, recguru
+    from fastcore.test import test_eq
+    from msm4sr.baselines.recguru import RecGURU, UserSequences, steps_per_epoch
+    from msm4sr.transfer import load_domain
+    threads = torch.get_num_threads()
+    recguru.main(["sample-office", "sample-pantry", "--steps", "1"])
+    torch.set_num_threads(threads)
+    (r,) = [json.loads(x) for x in capsys.readouterr().out.splitlines() if x.startswith("{")]
+    s, t = load_domain("sample-office", verbose=False), load_domain("sample-pantry", verbose=False)
+    us, ut = (UserSequences.of(d.split(50)["valid"], d.n_users) for d in (s, t))
+    b, n = steps_per_epoch(us, ut, RecGURU.schedules["pretrain"].batch_size)
+    test_eq([r["1 reconstruction"]["steps"], r["1 reconstruction"]["batch"]], [n, b])
+    test_eq(r["3 fine-tuning"]["steps"], math.ceil(len(t.split(50)["train"]) / 256))
+    assert all(r[k]["s_per_step"] > 0 for k in ("1 reconstruction", "2 adversarial", "3 fine-tuning")), r
