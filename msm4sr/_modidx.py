@@ -653,6 +653,8 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                     'msm4sr.experiments.Variant': ('experiments.html#variant', 'msm4sr/experiments.py'),
                                     'msm4sr.experiments.Variant.pretrain': ('experiments.html#variant.pretrain', 'msm4sr/experiments.py'),
                                     'msm4sr.experiments.Variant.stages_of': ('experiments.html#variant.stages_of', 'msm4sr/experiments.py'),
+                                    'msm4sr.experiments._carried_provenance': ( 'experiments.html#_carried_provenance',
+                                                                                'msm4sr/experiments.py'),
                                     'msm4sr.experiments._classes': ('experiments.html#_classes', 'msm4sr/experiments.py'),
                                     'msm4sr.experiments._coverage': ('experiments.html#_coverage', 'msm4sr/experiments.py'),
                                     'msm4sr.experiments._variants': ('experiments.html#_variants', 'msm4sr/experiments.py'),

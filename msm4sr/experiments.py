@@ -4,7 +4,7 @@
 
 # %% ../nbs/21_experiments.ipynb #b36bca70
 from __future__ import annotations
-import copy, time
+import copy, re, time
 from dataclasses import asdict, dataclass, field, fields, replace
 import pandas as pd
 import torch
@@ -621,19 +621,44 @@ def earlier_runs(
                 )
                 rk = sel["rank"].to_numpy() if len(sel) else None
             rows.append({**r, "config": None, "grid": None, "ranks": rk})
-            took.append(r["model"])
-        want_own = json.loads(json.dumps(own_schedules(plan, _classes([{"model": m} for m in took]))))
+            took.append((r["model"], r["seed"]))
+        want_own = json.loads(json.dumps(own_schedules(plan, _classes([{"model": m} for m, _ in took]))))
         there = info.get("own_schedules") or {}
         diff = {t: {"there": there.get(t), "here": s} for t, s in want_own.items() if there.get(t) != s}
         if diff:
             raise ValueError(f"{f}: the earlier run of {name} differs from this one in {json.dumps(diff)}")
-        if took:
+        carried, covered = _carried_provenance(info.get("notes") or [], took)
+        notes += carried
+        own = [m for m, s in took if (m, s) not in covered]  # rows that run trained itself
+        if own:
             notes.append(
-                f"rows {', '.join(dict.fromkeys(took))} come from an earlier run of this notebook with the same "
+                f"rows {', '.join(dict.fromkeys(own))} come from an earlier run of this notebook with the same "
                 f"plan, seeds {info['seeds']} (commit {str(info.get('commit'))[:12]}, "
                 f"finished {info.get('finished')})"
             )
     return rows, notes
+
+_PROVENANCE = re.compile(r"rows (?P<models>.+) come from an earlier run of this notebook with the same plan, "
+                         r"seeds \[(?P<seeds>[^\]]*)\] (?P<tail>\(commit .*\))")
+
+
+def _carried_provenance(notes, took) -> tuple[list, set]:
+    """An earlier run that was itself a join names where its rows came from (notes written above): those notes,
+    cut to the (model, seed) pairs `took` from it, and the pairs they cover, so a join of joins still says which
+    run trained each row."""
+    out, covered, took = [], set(), set(took)
+    for n in notes:
+        m = _PROVENANCE.fullmatch(n)
+        if m is None:
+            continue
+        seeds = [int(x) for x in m["seeds"].split(",") if x.strip()]
+        pairs = {(t, s) for t in m["models"].split(", ") for s in seeds} & took - covered
+        if pairs:
+            covered |= pairs
+            models = dict.fromkeys(t for t in m["models"].split(", ") if any((t, s) in pairs for s in seeds))
+            out.append(f"rows {', '.join(models)} come from an earlier run of this notebook with the same plan, "
+                       f"seeds [{m['seeds']}] {m['tail']}")
+    return out, covered
 
 def in_table_order(rows: list, line_up) -> list:
     "`rows` sorted by their model's place in `line_up` (titles not in it last), then by seed: a table's row order."
