@@ -775,6 +775,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
             'msm4sr.reports': { 'msm4sr.reports._fmt': ('reports.html#_fmt', 'msm4sr/reports.py'),
                                 'msm4sr.reports._git_commit': ('reports.html#_git_commit', 'msm4sr/reports.py'),
                                 'msm4sr.reports._roots': ('reports.html#_roots', 'msm4sr/reports.py'),
+                                'msm4sr.reports.cpu_model': ('reports.html#cpu_model', 'msm4sr/reports.py'),
                                 'msm4sr.reports.dataset_path': ('reports.html#dataset_path', 'msm4sr/reports.py'),
                                 'msm4sr.reports.paper_numbers': ('reports.html#paper_numbers', 'msm4sr/reports.py'),
                                 'msm4sr.reports.paper_table': ('reports.html#paper_table', 'msm4sr/reports.py'),

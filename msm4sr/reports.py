@@ -14,7 +14,7 @@ from .dataset import NO_FILTERS
 
 # %% auto #0
 __all__ = ['COMMIT_AT_IMPORT', 'paper_numbers', 'paper_table', 'report_dir', 'to_markdown', 'write_table', 'portable',
-           'dataset_path', 'run_info', 'record_run', 'table1', 'seq_length_figure']
+           'dataset_path', 'cpu_model', 'run_info', 'record_run', 'table1', 'seq_length_figure']
 
 # %% ../nbs/08_reports.ipynb #238e35f8
 @functools.cache
@@ -157,6 +157,18 @@ def _git_commit() -> str | None:
 COMMIT_AT_IMPORT = _git_commit()  # a long run records the code it started with, not what HEAD is at its end
 
 
+def cpu_model() -> str:
+    """" (<model>)" of the CPU, from /proc/cpuinfo where there is one, else "". Deterministic mode is bit-reproducible
+    on one kind of CPU only (another vector unit rounds sums differently), so reports name it."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return f" ({line.split(':', 1)[1].strip()})"
+    except OSError:
+        pass
+    return f" ({platform.processor()})" if platform.processor() else ""
+
+
 def run_info(**extra) -> dict:
     "Where and with what a report was produced: commit (when the run started), versions, machine, time, plus `extra`."
     import msm4sr
@@ -172,7 +184,7 @@ def run_info(**extra) -> dict:
         "msm4sr": msm4sr.__version__,
         "python": platform.python_version(),
         "versions": versions,
-        "machine": f"{platform.machine()} {platform.system()}, {os.cpu_count()} CPUs",
+        "machine": f"{platform.machine()} {platform.system()}, {os.cpu_count()} CPUs{cpu_model()}",
         "finished": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         **extra,
     }
