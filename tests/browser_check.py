@@ -135,6 +135,22 @@ def open_notebook(page, base, token, path, timeout_ms):
     return panel
 
 
+def read_saved(path: Path, before: int, deadline: float) -> dict:
+    """The notebook Jupyter saved at `path` after mtime `before`. Its save writes the file in place (truncate, then
+    write), so a read just after the mtime moves can see an empty or partial file (seen: JSONDecodeError at char
+    0): read again until it parses or the deadline passes."""
+    while True:
+        if path.stat().st_mtime_ns != before:
+            try:
+                return json.loads(path.read_text())
+            except json.JSONDecodeError:
+                if time.time() >= deadline:
+                    raise
+        elif time.time() >= deadline:
+            raise RuntimeError(f"{path.name} was not saved within the time allowed")
+        time.sleep(0.2)
+
+
 def hide_sidebar(page):
     "Close the left sidebar (file browser) for roomier screenshots."
     if page.locator("#jp-left-stack:not(.lm-mod-hidden)").count():
@@ -248,10 +264,7 @@ def check(chromium: str, out: Path, report: str, timeout_s: float) -> dict:
                 before = saved.stat().st_mtime_ns
                 page.locator(".lm-MenuBar-itemLabel", has_text="File").first.click()
                 page.locator(".lm-Menu-itemLabel", has_text="Save Notebook").first.click()
-                deadline = time.time() + 30
-                while saved.stat().st_mtime_ns == before and time.time() < deadline:
-                    time.sleep(0.2)
-                nb = json.loads(saved.read_text())
+                nb = read_saved(saved, before, deadline=time.time() + 30)
                 errs = [o for c in nb["cells"] for o in c.get("outputs", []) if o["output_type"] == "error"]
                 if errs:
                     raise RuntimeError(f"{report}: {errs[0]['ename']}: {errs[0]['evalue']}")
