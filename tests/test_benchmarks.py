@@ -128,3 +128,17 @@ def test_recguru_benchmark_counts_each_phase_steps(capsys):
     test_eq([r["1 reconstruction"]["steps"], r["1 reconstruction"]["batch"]], [n, b])
     test_eq(r["3 fine-tuning"]["steps"], math.ceil(len(t.split(50)["train"]) / 256))
     assert all(r[k]["s_per_step"] > 0 for k in ("1 reconstruction", "2 adversarial", "3 fine-tuning")), r
+
+
+def test_choices_overlap_trains_recguru_with_and_without_the_overlap_mse(capsys):
+    "One line per setting; the MSE is computed (non-zero) only when on, over the pair's shared users."
+    import choices
+    from fastcore.test import test_eq
+    threads = torch.get_num_threads()
+    choices.main(["overlap", "sample-office", "sample-pantry", "--seeds", "0", "--epochs", "1", "--patience", "1",
+                  "--phase-epochs", "1"])
+    torch.set_num_threads(threads)
+    rows = [json.loads(x) for x in capsys.readouterr().out.splitlines() if x.startswith("{")]
+    test_eq([x["overlap_mse"] for x in rows], [True, False])
+    assert rows[0]["last_overlap_mse"] > 0 and rows[1]["last_overlap_mse"] is None, rows
+    assert rows[0]["shared_users"] == rows[1]["shared_users"] > 0 and all(0 <= x["test_R@20"] <= 1 for x in rows)
