@@ -5,14 +5,15 @@
 * `routing`: GRCN with the paper's neighbour routing (our default) vs the references' no-op routing, trained
   as Table II trains it (early stopping on valid R@20), one line per (seed, routing).
 * `overlap`: RecGURU with the overlap MSE between a shared user's two representations on (the paper, our
-  default) and off (the released code), on a cross-domain pair as Table VI trains it, one line per (seed, setting).
+  default) and off (the released code), on a cross-domain pair as Table VI trains it, one line per (seed,
+  setting).
 
     MSM4SR_REAL_DATA=../shared/data python benchmarks/choices.py clip scientific2018 --epochs 10 \
         --models lightgcn grcn dualgnn sasrec sasrecm
     python benchmarks/choices.py clip beauty2014 --epochs 1 --models difsr --max-steps 200
     python benchmarks/choices.py routing scientific2018 --seeds 0 1 2
     python benchmarks/choices.py overlap sample-office sample-pantry --seeds 0 1 2
-    MSM4SR_REAL_DATA=../shared/data python benchmarks/choices.py overlap beauty2014 toys2014 --seeds 0   # a GPU job
+    MSM4SR_REAL_DATA=../shared/data python benchmarks/choices.py overlap beauty2014 toys2014   # a GPU job
 """
 from __future__ import annotations
 import argparse, json, time
@@ -131,9 +132,9 @@ def main(argv=None):
     o.add_argument("source")
     o.add_argument("target")
     o.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    o.add_argument("--epochs", type=int, default=100, help="fine-tuning at most (Table VI's real-pair runs: 100)")
+    o.add_argument("--epochs", type=int, default=100, help="fine-tuning at most (Table VI's real pairs: 100)")
     o.add_argument("--patience", type=int, default=10)
-    o.add_argument("--phase-epochs", type=int, default=None, help="phases 1-2 epochs (default: the authors' 10)")
+    o.add_argument("--phase-epochs", type=int, default=None, help="phases 1-2 (default: the authors' 10)")
     a = ap.parse_args(argv)
     import torch
     torch.set_num_threads(1)

@@ -23,9 +23,9 @@ def main(argv=None):
     a = ap.parse_args(argv)
     import numpy as np
     import torch
-    from msm4sr.baselines.recguru import (RecGURU, RecGURUConfig, UserSequences, Cycler, cross_data, critic_step,
-                                          generator_step, overlap_batch_size, overlap_rows, steps_per_epoch,
-                                          check_overlap, overlap_pairs)
+    from msm4sr.baselines.recguru import (RecGURU, RecGURUConfig, UserSequences, Cycler, cross_data,
+                                          critic_step, generator_step, overlap_batch_size, overlap_rows,
+                                          steps_per_epoch, check_overlap, overlap_pairs)
     from msm4sr.contract import Batch
     from msm4sr.metrics import evaluate
     from msm4sr.train import as_tensors, peak_memory_mb, seed_everything
@@ -75,7 +75,8 @@ def main(argv=None):
     b2, n2 = steps_per_epoch(src, tgt, sch["adversarial"].batch_size)
     opt_c = torch.optim.Adam(model.critic.parameters(), lr=1e-4, betas=(0.5, 0.9))
     opt_g = torch.optim.Adam(model.generator_parameters(), lr=1e-4, betas=(0.5, 0.9))
-    cp = Cycler(len(pairs), overlap_batch_size(b2, len(src) + len(tgt), len(pairs)), rng) if len(pairs) else None
+    k = len(pairs)
+    cp = Cycler(k, overlap_batch_size(b2, len(src) + len(tgt), k), rng) if k else None
 
     def p2():
         for _ in range(cfg.critic_steps):

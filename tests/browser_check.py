@@ -136,9 +136,9 @@ def open_notebook(page, base, token, path, timeout_ms):
 
 
 def read_saved(path: Path, before: int, deadline: float) -> dict:
-    """The notebook Jupyter saved at `path` after mtime `before`. Its save writes the file in place (truncate, then
-    write), so a read just after the mtime moves can see an empty or partial file (seen: JSONDecodeError at char
-    0): read again until it parses or the deadline passes."""
+    """The notebook Jupyter saved at `path` after mtime `before`. Its save writes the file in place (truncate,
+    then write), so a read just after the mtime moves can see an empty or partial file (seen: JSONDecodeError
+    at char 0): read again until it parses or the deadline passes."""
     while True:
         if path.stat().st_mtime_ns != before:
             try:

@@ -113,7 +113,7 @@ def test_choices_benchmark_sees_every_step_and_both_routings(capsys):
 
 
 def test_recguru_benchmark_counts_each_phase_steps(capsys):
-    "Each phase's steps per epoch are those fit_cross runs: the larger domain's users per batch, the target's samples."
+    "Steps per epoch as fit_cross runs them: the larger domain's users per batch; the target's samples per batch."
     import math, recguru
     from fastcore.test import test_eq
     from msm4sr.baselines.recguru import RecGURU, UserSequences, steps_per_epoch

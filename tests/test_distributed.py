@@ -17,14 +17,15 @@ def torchrun(nproc, tmp_path, name, *args):
     return json.loads(out.read_text())
 
 
-# Eq. (3)'s biases add one constant to every score of an item's softmax: their exact gradient is 0, so what Adam
-# does to them is rounding noise scaled up to about lr per step (seen: 1.4e-4 apart after one epoch, while every
-# other weight was within 1.5e-5), not a difference between one process and two. The test below shows they are inert.
+# Eq. (3)'s biases add one constant to every score of an item's softmax: their exact gradient is 0, so what
+# Adam does to them is rounding noise scaled up to about lr per step (seen: 1.4e-4 apart after one epoch, while
+# every other weight was within 1.5e-5), not a difference between one process and two. The test below shows
+# they are inert.
 INERT = ("fusion.w1.bias", "fusion.w2.bias")
 
 
 def test_fusion_biases_cannot_change_the_output():
-    "Shifting the attention fusion's biases leaves its output unchanged (padding and items without rows included)."
+    "Shifting the attention fusion's biases leaves its output unchanged (padding, items without rows included)."
     from msm4sr.model import AttentionFusion
     torch.manual_seed(0)
     f, x, counts = AttentionFusion(8, 4), torch.randn(5, 3, 8), torch.tensor([3, 2, 1, 0, 3])
