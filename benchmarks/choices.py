@@ -88,15 +88,12 @@ def routing(a):
 
 
 def overlap(a):
-    import os
     from dataclasses import replace
     from msm4sr.baselines.recguru import RecGURU, RecGURUConfig, fit_cross
     from msm4sr.experiments import configs
     from msm4sr.train import deterministic
     from msm4sr.transfer import load_domain, user_overlap
-    root = os.environ.get("MSM4SR_REAL_DATA")
-    real = lambda n: os.path.join(root, n) if root and os.path.isdir(os.path.join(root, n)) else n
-    src, tgt = load_domain(real(a.source), verbose=False), load_domain(real(a.target), verbose=False)
+    src, tgt = load_domain(a.source, verbose=False), load_domain(a.target, verbose=False)  # registry names
     shared = user_overlap(src, tgt)
     sched = {"train": configs(finetune_epochs=a.epochs, patience=a.patience).grid("train", RecGURU)[0]}
     if a.phase_epochs is not None:  # phases 1-2 shortened, as Table VI's baseline_pretrain_epochs does

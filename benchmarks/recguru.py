@@ -11,7 +11,7 @@ one generator update, overlap MSE on), (3) fine-tuning on the target (batch 256,
 reconstruction). Validation passes are timed once. Measures, never asserts.
 """
 from __future__ import annotations
-import argparse, json, math, os, time
+import argparse, json, math, time
 
 
 def main(argv=None):
@@ -32,10 +32,8 @@ def main(argv=None):
     from msm4sr.transfer import load_domain, user_overlap
 
     torch.set_num_threads(a.threads)
-    root = os.environ.get("MSM4SR_REAL_DATA")
-    load = lambda n: load_domain(os.path.join(root, n) if root and os.path.isdir(os.path.join(root, n)) else n,
-                                 verbose=False)
-    src_ds, tgt_ds = load(a.source), load(a.target)
+    # registry names find the real datasets under $MSM4SR_REAL_DATA; sample-office/-pantry are the smoke pair
+    src_ds, tgt_ds = load_domain(a.source, verbose=False), load_domain(a.target, verbose=False)
     cfg = RecGURUConfig()
     seed_everything(0)
     model = RecGURU(cross_data(src_ds, tgt_ds), cfg)

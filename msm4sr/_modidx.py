@@ -657,6 +657,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                                                                 'msm4sr/experiments.py'),
                                     'msm4sr.experiments._classes': ('experiments.html#_classes', 'msm4sr/experiments.py'),
                                     'msm4sr.experiments._coverage': ('experiments.html#_coverage', 'msm4sr/experiments.py'),
+                                    'msm4sr.experiments._provenance': ('experiments.html#_provenance', 'msm4sr/experiments.py'),
                                     'msm4sr.experiments._variants': ('experiments.html#_variants', 'msm4sr/experiments.py'),
                                     'msm4sr.experiments.baseline_titles': ('experiments.html#baseline_titles', 'msm4sr/experiments.py'),
                                     'msm4sr.experiments.check_report': ('experiments.html#check_report', 'msm4sr/experiments.py'),

@@ -631,12 +631,15 @@ def earlier_runs(
         notes += carried
         own = [m for m, s in took if (m, s) not in covered]  # rows that run trained itself
         if own:
-            notes.append(
-                f"rows {', '.join(dict.fromkeys(own))} come from an earlier run of this notebook with the same "
-                f"plan, seeds {info['seeds']} (commit {str(info.get('commit'))[:12]}, "
-                f"finished {info.get('finished')})"
-            )
+            tail = f"(commit {str(info.get('commit'))[:12]}, finished {info.get('finished')})"
+            notes.append(_provenance(own, str(info["seeds"])[1:-1], tail))
     return rows, notes
+
+def _provenance(models, seeds: str, tail: str) -> str:
+    "The note naming the earlier run rows came from (`seeds`: the list without brackets); `_PROVENANCE` reads it."
+    return (f"rows {', '.join(dict.fromkeys(models))} come from an earlier run of this notebook with the same "
+            f"plan, seeds [{seeds}] {tail}")
+
 
 _PROVENANCE = re.compile(r"rows (?P<models>.+) come from an earlier run of this notebook with the same plan, "
                          r"seeds \[(?P<seeds>[^\]]*)\] (?P<tail>\(commit .*\))")
@@ -655,9 +658,8 @@ def _carried_provenance(notes, took) -> tuple[list, set]:
         pairs = {(t, s) for t in m["models"].split(", ") for s in seeds} & took - covered
         if pairs:
             covered |= pairs
-            models = dict.fromkeys(t for t in m["models"].split(", ") if any((t, s) in pairs for s in seeds))
-            out.append(f"rows {', '.join(models)} come from an earlier run of this notebook with the same plan, "
-                       f"seeds [{m['seeds']}] {m['tail']}")
+            models = [t for t in m["models"].split(", ") if any((t, s) in pairs for s in seeds)]
+            out.append(_provenance(models, m["seeds"], m["tail"]))
     return out, covered
 
 def in_table_order(rows: list, line_up) -> list:
